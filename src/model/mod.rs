@@ -1,0 +1,28 @@
+//! The MC-LCR network as Burn modules.
+//!
+//! Layout, from input to verdict:
+//! - [`backbone`]: the spatial CNN ([`efficientnet`] EfficientNet-Lite by default, [`xception`]
+//!   selectable), exposing three shallow taps and its last feature map;
+//! - [`style`]: the Shallow Style Representation Block, Gram matrices of the taps ([`gram`]);
+//! - [`frequency`]: patch spectra embeddings, [`dual_attention`] (PA-PDA) and [`mixer`] layers;
+//! - [`mclcr`]: fusion, classifier and projection head, the forward pass and its outputs;
+//! - [`loss`]: cross-entropy + supervised contrastive loss;
+//! - [`pretrained`]: ImageNet backbone weights with key remapping; [`store`]: whole models with
+//!   a manifest.
+
+pub mod backbone;
+pub mod conv_bn;
+pub mod dual_attention;
+pub mod efficientnet;
+pub mod error;
+pub mod frequency;
+pub mod gram;
+pub mod loss;
+pub mod mclcr;
+pub mod mixer;
+pub mod pretrained;
+pub mod store;
+pub mod style;
+pub mod xception;
+
+pub use mclcr::{Mclcr, MclcrConfig, MclcrInput, MclcrOutput};

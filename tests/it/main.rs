@@ -1,0 +1,8 @@
+//! End-to-end tests, in one binary so that the heavy dependencies are linked once.
+
+mod analyze;
+mod cli;
+mod common;
+mod imagenet;
+mod model_store;
+mod wgpu_parity;
