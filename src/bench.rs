@@ -7,7 +7,6 @@
 
 use std::time::Instant;
 
-use burn::prelude::*;
 use image::RgbImage;
 use serde::Serialize;
 

@@ -182,25 +182,26 @@ fn run_bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
         warmup: args.warmup,
         config,
     };
-    if !args.json {
-        println!(
-            "{:<40} {:>5} {:>10} {:>9} {:>12} {:>11} {:>9} {:>9}",
-            "device",
-            "batch",
-            "ms/face",
-            "faces/s",
-            "prep ms/face",
-            "first ms",
-            "peak RSS",
-            "dev MiB"
-        );
-    }
     let mut noticed = std::collections::HashSet::new();
+    let mut header = !args.json;
     bench::run(&options, |device, r| {
         if let Some(notice) = &device.notice
             && noticed.insert(notice.clone())
         {
             eprintln!("mclcr: {notice}");
+        }
+        if std::mem::take(&mut header) {
+            println!(
+                "{:<40} {:>5} {:>10} {:>9} {:>12} {:>11} {:>9} {:>9}",
+                "device",
+                "batch",
+                "ms/face",
+                "faces/s",
+                "prep ms/face",
+                "first ms",
+                "peak RSS",
+                "dev MiB"
+            );
         }
         if args.json {
             if let Ok(line) = serde_json::to_string(r) {

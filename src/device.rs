@@ -114,7 +114,8 @@ impl fmt::Display for AdapterSummary {
 /// Lists the adapters wgpu can see, honouring `WGPU_BACKEND` when it is set.
 pub fn list_adapters() -> Vec<AdapterSummary> {
     use wgpu::DeviceType;
-    let backends = wgpu::Backends::from_env().unwrap_or(wgpu::Backends::all());
+    // OpenGL is left out: Burn does not compute on it, and probing it makes EGL print noise.
+    let backends = wgpu::Backends::from_env().unwrap_or(wgpu::Backends::PRIMARY);
     let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
         backends,
         ..wgpu::InstanceDescriptor::new_without_display_handle()

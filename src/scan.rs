@@ -344,6 +344,7 @@ fn infer(
         } else {
             done_rx.try_recv()
         };
+        let idle = received.is_err();
         match received {
             Ok(decoded) => match decoded.result {
                 Ok(image) if !image.faces.is_empty() => {
@@ -364,7 +365,6 @@ fn infer(
             Err(TryRecvError::Disconnected) => open = false,
         }
         let pending: usize = waiting.iter().map(|(_, _, image)| image.faces.len()).sum();
-        let idle = matches!(received, Err(_));
         if pending > 0 && (pending >= batch || idle) {
             for report in score_waiting(std::mem::take(&mut waiting), scorer, options, batch) {
                 finished.insert(report.index, report);

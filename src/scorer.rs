@@ -112,11 +112,11 @@ impl Scorer {
         let input = self.preprocessor.batch(&prepared, &self.device.device);
         let out = self.model.forward(input);
         let batch = faces.len();
-        let to_vec = |t: Tensor<3>| t.into_data().to_vec::<f32>().unwrap_or_default();
+        let to_vec = |t: Tensor<3>| t.into_data().try_into_vec::<f32>().unwrap_or_default();
         let probability = out
             .fake_probability()
             .into_data()
-            .to_vec::<f32>()
+            .try_into_vec::<f32>()
             .unwrap_or_default();
         let [_, grid, _] = out.amplitude_attention.dims();
         let [_, gram_side, _] = out.grams[0].dims();

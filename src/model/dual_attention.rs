@@ -211,7 +211,7 @@ mod tests {
         assert_eq!(out.phase.dims(), [2, 16, 8]);
         for map in [out.amplitude_map, out.phase_map] {
             assert_eq!(map.dims(), [2, 16]);
-            let sums = map.sum_dim(1).into_data().to_vec::<f32>().unwrap();
+            let sums = map.sum_dim(1).into_data().try_into_vec::<f32>().unwrap();
             for s in sums {
                 assert!((s - 1.0).abs() < 1e-4, "map sums to {s}");
             }

@@ -20,7 +20,7 @@ mod tests {
         let device = Device::flex();
         // One sample, two channels, a 1×2 map: F = [[1, 2], [3, 4]].
         let x = Tensor::<1>::from_floats([1.0, 2.0, 3.0, 4.0], &device).reshape([1, 2, 1, 2]);
-        let g = gram_matrix(x).into_data().to_vec::<f32>().unwrap();
+        let g = gram_matrix(x).into_data().try_into_vec::<f32>().unwrap();
         // F·Fᵀ = [[1+4, 3+8], [3+8, 9+16]] = [[5, 11], [11, 25]], divided by c·h·w = 4.
         assert_eq!(g, vec![1.25, 2.75, 2.75, 6.25]);
     }

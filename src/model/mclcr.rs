@@ -273,7 +273,7 @@ mod tests {
             .powi_scalar(2)
             .sum_dim(1)
             .into_data()
-            .to_vec::<f32>()
+            .try_into_vec::<f32>()
             .unwrap();
         for n in norms {
             assert!((n - 1.0).abs() < 1e-4, "projection is not unit length: {n}");

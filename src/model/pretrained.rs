@@ -76,9 +76,6 @@ pub fn load_efficientnet(net: &mut EfficientNetLite, path: &Path) -> Result<(), 
     }
     let result = net
         .load_from(&mut store)
-        .map_err(|e| ModelFileError::Format {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })?;
+        .map_err(|e| super::store::load_error(path, e))?;
     super::store::check_apply_result(path, &result)
 }

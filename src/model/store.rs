@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
-use burn::store::{ApplyResult, ModuleSnapshot, SafetensorsStore};
+use burn::store::{ApplyResult, ModuleSnapshot, SafetensorsStore, SafetensorsStoreError};
 use serde::{Deserialize, Serialize};
 
 use super::error::ModelFileError;
@@ -169,12 +169,36 @@ pub fn load_model(
     let mut store = SafetensorsStore::from_file(&weights_path);
     let result = model
         .load_from(&mut store)
-        .map_err(|e| ModelFileError::Format {
-            path: weights_path.clone(),
-            message: e.to_string(),
-        })?;
+        .map_err(|e| load_error(&weights_path, e))?;
     check_apply_result(&weights_path, &result)?;
     Ok((model, manifest))
+}
+
+/// Classifies a store error: tensors that do not fit are a mismatch, the rest a format error.
+pub(crate) fn load_error(path: &Path, error: SafetensorsStoreError) -> ModelFileError {
+    match error {
+        SafetensorsStoreError::ValidationFailed(message)
+        | SafetensorsStoreError::TensorNotFound(message) => ModelFileError::Mismatch {
+            path: path.to_path_buf(),
+            message: shorten(&message, 400),
+        },
+        other => ModelFileError::Format {
+            path: path.to_path_buf(),
+            message: shorten(&other.to_string(), 400),
+        },
+    }
+}
+
+/// Cuts a long message, saying how much was left out.
+fn shorten(message: &str, limit: usize) -> String {
+    if message.chars().count() <= limit {
+        return message.to_string();
+    }
+    let head: String = message.chars().take(limit).collect();
+    format!(
+        "{head}… ({} more characters)",
+        message.chars().count() - limit
+    )
 }
 
 /// Turns missing tensors or shape errors of a load into an error naming the file.

@@ -31,7 +31,7 @@ fn logits(net: &EfficientNetLite, image: &image::RgbImage, device: &Device) -> V
     net.forward_classifier(rgb_tensor(image, device))
         .expect("network has a classifier")
         .into_data()
-        .to_vec::<f32>()
+        .try_into_vec::<f32>()
         .unwrap()
 }
 

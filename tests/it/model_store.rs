@@ -17,13 +17,19 @@ fn input(config: &MclcrConfig, device: &Device) -> MclcrInput {
 fn outputs(model: &Mclcr, input: MclcrInput) -> Vec<Vec<f32>> {
     let out = model.forward(input);
     let mut all = vec![
-        out.logits.into_data().to_vec::<f32>().unwrap(),
-        out.projection.into_data().to_vec::<f32>().unwrap(),
-        out.amplitude_attention.into_data().to_vec::<f32>().unwrap(),
-        out.phase_attention.into_data().to_vec::<f32>().unwrap(),
+        out.logits.into_data().try_into_vec::<f32>().unwrap(),
+        out.projection.into_data().try_into_vec::<f32>().unwrap(),
+        out.amplitude_attention
+            .into_data()
+            .try_into_vec::<f32>()
+            .unwrap(),
+        out.phase_attention
+            .into_data()
+            .try_into_vec::<f32>()
+            .unwrap(),
     ];
     for gram in out.grams {
-        all.push(gram.into_data().to_vec::<f32>().unwrap());
+        all.push(gram.into_data().try_into_vec::<f32>().unwrap());
     }
     all
 }

@@ -19,21 +19,27 @@ fn outputs(model: &Mclcr, config: &MclcrConfig, device: &Device) -> Vec<(String,
     let mut all = vec![
         (
             "logits".to_string(),
-            out.logits.into_data().to_vec::<f32>().unwrap(),
+            out.logits.into_data().try_into_vec::<f32>().unwrap(),
         ),
         (
             "amplitude".to_string(),
-            out.amplitude_attention.into_data().to_vec::<f32>().unwrap(),
+            out.amplitude_attention
+                .into_data()
+                .try_into_vec::<f32>()
+                .unwrap(),
         ),
         (
             "phase".to_string(),
-            out.phase_attention.into_data().to_vec::<f32>().unwrap(),
+            out.phase_attention
+                .into_data()
+                .try_into_vec::<f32>()
+                .unwrap(),
         ),
     ];
     for (i, gram) in out.grams.into_iter().enumerate() {
         all.push((
             format!("gram{}", i + 1),
-            gram.into_data().to_vec::<f32>().unwrap(),
+            gram.into_data().try_into_vec::<f32>().unwrap(),
         ));
     }
     all
