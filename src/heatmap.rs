@@ -5,6 +5,7 @@
 use image::{Rgb, RgbImage};
 
 /// Inferno, sampled at 9 evenly spaced points (matplotlib's values).
+#[allow(clippy::approx_constant)] // colour data; 0.318 is not 1/π
 const INFERNO: [[f32; 3]; 9] = [
     [0.001, 0.000, 0.014],
     [0.106, 0.047, 0.255],

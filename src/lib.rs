@@ -9,6 +9,7 @@
 //! - from files to verdicts: [`evidence`] (safe image loading), [`jpeg`], [`faces`]
 //!   (detection and crops), [`scorer`] (the active model), [`verdict`] (bands and flags),
 //!   [`scan`] (the streaming pipeline), [`heatmap`] and [`output`] (reports);
+//! - evaluation: [`metrics`] (accuracy, ROC, AUC, EER);
 //! - shipped files: [`assets`]; the command line: [`cli`]; speed: [`bench`].
 
 pub mod assets;
@@ -19,6 +20,7 @@ pub mod evidence;
 pub mod faces;
 pub mod heatmap;
 pub mod jpeg;
+pub mod metrics;
 pub mod model;
 pub mod output;
 pub mod preprocess;

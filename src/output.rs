@@ -177,8 +177,8 @@ impl<W: Write> ReportWriter<W> {
                 }
                 writeln!(
                     self.out,
-                    "{:<40} {:>4} {:>20} {:>6}  {:<34} flags",
-                    "file", "face", "box (x,y,w,h)", "score", "verdict"
+                    "{:<NAME_WIDTH$} {:>4} {:>19} {:>6}  {:<24} {:<24} flags",
+                    "file", "face", "box x,y,w,h", "score", "face band", "image verdict"
                 )
             }
         }
@@ -220,13 +220,9 @@ impl<W: Write> ReportWriter<W> {
     }
 
     fn table_rows(&mut self, report: &ImageReport) -> std::io::Result<()> {
-        let name = shorten(&report.path.display().to_string(), 40);
+        let name = shorten(&report.path.display().to_string(), NAME_WIDTH);
         if let Some(error) = &report.error {
-            return writeln!(
-                self.out,
-                "{name:<40} {:>4} {:>20} {:>6}  error: {error}",
-                "-", "-", "-"
-            );
+            return writeln!(self.out, "{name:<NAME_WIDTH$} error: {error}");
         }
         let flags = report
             .flags
@@ -238,32 +234,33 @@ impl<W: Write> ReportWriter<W> {
         if report.faces.is_empty() {
             return writeln!(
                 self.out,
-                "{name:<40} {:>4} {:>20} {:>6}  {verdict:<34} {flags}",
-                "-", "-", "-"
+                "{name:<NAME_WIDTH$} {:>4} {:>19} {:>6}  {:<24} {verdict:<24} {flags}",
+                "-", "-", "-", "-"
             );
         }
         for (k, face) in report.faces.iter().enumerate() {
             let b = face.bbox.unwrap_or(face.crop);
             let bbox = format!("{},{},{},{}", b.x, b.y, b.width, b.height);
-            let (shown_name, shown_verdict, shown_flags) = if k == 0 {
-                (
-                    name.as_str(),
-                    format!("{verdict} [{}]", face.band.label()),
-                    flags.as_str(),
-                )
+            // The image's verdict and flags are shown once, on its first face.
+            let (name, verdict, flags) = if k == 0 {
+                (name.as_str(), verdict, flags.as_str())
             } else {
-                ("", format!("  [{}]", face.band.label()), "")
+                ("", "", "")
             };
             writeln!(
                 self.out,
-                "{shown_name:<40} {:>4} {bbox:>20} {:>6.3}  {shown_verdict:<34} {shown_flags}",
+                "{name:<NAME_WIDTH$} {:>4} {bbox:>19} {:>6.3}  {:<24} {verdict:<24} {flags}",
                 k + 1,
-                face.score
+                face.score,
+                face.band.label(),
             )?;
         }
         Ok(())
     }
 }
+
+/// Width of the file column of the table.
+const NAME_WIDTH: usize = 32;
 
 /// Quotes a CSV field when it needs it.
 fn csv_field(value: &str) -> String {

@@ -37,7 +37,7 @@ impl Band {
             Self::Inconclusive => "inconclusive",
             Self::NoEvidenceFound => "no evidence found",
             Self::NotApplicable => "not applicable (no face)",
-            Self::Untrained => "no verdict (untrained classifier)",
+            Self::Untrained => "no verdict (untrained)",
         }
     }
 

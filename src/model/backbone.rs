@@ -72,6 +72,8 @@ impl BackboneConfig {
 }
 
 /// The spatial backbone module.
+// A model holds one backbone, so the variants' size difference costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum Backbone {
     /// EfficientNet-Lite.

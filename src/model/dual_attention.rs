@@ -80,6 +80,8 @@ impl DualAttentionConfig {
 }
 
 /// The dual attention module.
+// A model holds one dual attention, so the variants' size difference costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum DualAttention {
     /// Bidirectional cross-attention.

@@ -66,13 +66,13 @@ impl FrequencyStreamConfig {
                 self.patch_size
             ));
         }
-        if self.image_size == 0 || self.image_size % self.patch_size != 0 {
+        if self.image_size == 0 || !self.image_size.is_multiple_of(self.patch_size) {
             return Err(format!(
                 "image_size {} must be a positive multiple of patch_size {}",
                 self.image_size, self.patch_size
             ));
         }
-        if self.d_model == 0 || self.heads == 0 || self.d_model % self.heads != 0 {
+        if self.d_model == 0 || self.heads == 0 || !self.d_model.is_multiple_of(self.heads) {
             return Err(format!(
                 "d_model {} must be a positive multiple of heads {}",
                 self.d_model, self.heads

@@ -104,7 +104,7 @@ impl MclcrConfig {
                 self.frequency.image_size, self.image_size
             ));
         }
-        if self.image_size < 32 || self.image_size % 32 != 0 {
+        if self.image_size < 32 || !self.image_size.is_multiple_of(32) {
             return Err(format!(
                 "image_size {} must be a multiple of 32 (the backbone's stride)",
                 self.image_size
