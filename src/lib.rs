@@ -9,7 +9,7 @@
 //! - from files to verdicts: [`evidence`] (safe image loading), [`jpeg`], [`faces`]
 //!   (detection and crops), [`scorer`] (the active model), [`verdict`] (bands and flags),
 //!   [`scan`] (the streaming pipeline), [`heatmap`] and [`output`] (reports);
-//! - evaluation: [`metrics`] (accuracy, ROC, AUC, EER);
+//! - learning: [`training`] (loss, optimiser, schedule), [`metrics`] (accuracy, ROC, AUC, EER);
 //! - shipped files: [`assets`]; the command line: [`cli`]; speed: [`bench`].
 
 pub mod assets;
@@ -27,4 +27,5 @@ pub mod preprocess;
 pub mod scan;
 pub mod scorer;
 pub mod spectrum;
+pub mod training;
 pub mod verdict;
