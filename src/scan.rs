@@ -306,7 +306,14 @@ pub fn scan(
                     let Ok((index, path, error)) = job else { break };
                     let result = match error {
                         Some(e) => Err(e),
-                        None => decode_one(&path, options, &mut detector, input_side),
+                        // A decoder bug on one file must not take the batch down with it.
+                        None => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            decode_one(&path, options, &mut detector, input_side)
+                        }))
+                        .unwrap_or_else(|_| {
+                            detector = None;
+                            Err("internal error while decoding this file".to_string())
+                        }),
                     };
                     if done_tx
                         .send(Decoded {
@@ -374,6 +381,10 @@ fn infer(
             on_report(report);
             next += 1;
         }
+    }
+    // Nothing is left behind should an input never have come back.
+    for report in finished.into_values() {
+        on_report(report);
     }
 }
 

@@ -49,13 +49,7 @@ pub struct EfficientNetLiteConfig {
 impl EfficientNetLiteConfig {
     /// EfficientNet-Lite0: 4.7 M parameters, 1280-d feature.
     pub fn lite0() -> Self {
-        let stage = |repeats, kernel, stride, expand, channels| MbStageConfig {
-            repeats,
-            kernel,
-            stride,
-            expand,
-            channels,
-        };
+        let stage = MbStageConfig::new;
         Self::new(
             32,
             vec![
@@ -73,13 +67,7 @@ impl EfficientNetLiteConfig {
 
     /// A small network of the same shape for tests: 4 stages, 64-d feature.
     pub fn tiny() -> Self {
-        let stage = |repeats, kernel, stride, expand, channels| MbStageConfig {
-            repeats,
-            kernel,
-            stride,
-            expand,
-            channels,
-        };
+        let stage = MbStageConfig::new;
         Self::new(
             8,
             vec![
