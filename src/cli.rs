@@ -31,6 +31,9 @@ pub struct Cli {
 pub enum Command {
     /// Analyse images and folders (recursively): faces, scores, verdicts, explanation maps.
     Analyze(AnalyzeArgs),
+    /// Make self-blended pseudo-fakes from real faces, for a person to inspect: real, fake and
+    /// blend mask as PNG files.
+    Synth(SynthArgs),
     /// Measure inference speed (ms per face, faces/s, memory) per device and batch size.
     Bench(BenchArgs),
     /// List the compute devices mclcr can see and say which one `auto` picks.
@@ -94,7 +97,7 @@ pub struct AnalyzeArgs {
     #[arg(long, default_value_t = 40, value_parser = clap::value_parser!(u32).range(20..))]
     pub min_face: u32,
     /// Margin around a face box, as a fraction of its longer side on each side.
-    #[arg(long, default_value_t = 0.25)]
+    #[arg(long, default_value_t = crate::faces::DEFAULT_MARGIN)]
     pub margin: f32,
     /// Faces per model batch.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..))]
@@ -105,6 +108,29 @@ pub struct AnalyzeArgs {
     /// No progress bar on stderr.
     #[arg(long)]
     pub no_progress: bool,
+}
+
+/// Flags of `mclcr synth`.
+#[derive(Debug, clap::Args)]
+pub struct SynthArgs {
+    /// Images or folders of real faces.
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+    /// Folder to write the pairs to.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Pairs per face.
+    #[arg(long, default_value_t = 2)]
+    pub count: u32,
+    /// Random seed: the same seed gives the same files.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Side of the written images, in pixels.
+    #[arg(long, default_value_t = 256)]
+    pub size: u32,
+    /// Treat every image as one face crop (skip face detection).
+    #[arg(long)]
+    pub whole_image: bool,
 }
 
 /// Flags of `mclcr devices`.
@@ -140,6 +166,7 @@ pub fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Analyze(args) => run_analyze(args),
+        Command::Synth(args) => crate::synth::run(&args),
         Command::Bench(args) => run_bench(args),
         Command::Devices(args) => run_devices(args),
     }

@@ -11,6 +11,10 @@ use serde::{Deserialize, Serialize};
 /// The SeetaFace frontal face detection model.
 const SEETA_MODEL: &[u8] = include_bytes!("../assets/models/seeta_fd_frontal_v1.0.bin");
 
+/// The crop margin used for analysis and training alike (fraction of the longer box side,
+/// on each side).
+pub const DEFAULT_MARGIN: f32 = 0.25;
+
 /// A box in image pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FaceBox {

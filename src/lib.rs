@@ -9,7 +9,8 @@
 //! - from files to verdicts: [`evidence`] (safe image loading), [`jpeg`], [`faces`]
 //!   (detection and crops), [`scorer`] (the active model), [`verdict`] (bands and flags),
 //!   [`scan`] (the streaming pipeline), [`heatmap`] and [`output`] (reports);
-//! - learning: [`training`] (loss, optimiser, schedule), [`metrics`] (accuracy, ROC, AUC, EER);
+//! - learning: [`selfblend`] (pseudo-fakes from real faces), [`training`] (loss, optimiser,
+//!   schedule), [`metrics`] (accuracy, ROC, AUC, EER), [`rng`];
 //! - shipped files: [`assets`]; the command line: [`cli`]; speed: [`bench`].
 
 pub mod assets;
@@ -24,8 +25,11 @@ pub mod metrics;
 pub mod model;
 pub mod output;
 pub mod preprocess;
+pub mod rng;
 pub mod scan;
 pub mod scorer;
+pub mod selfblend;
 pub mod spectrum;
+pub mod synth;
 pub mod training;
 pub mod verdict;

@@ -57,7 +57,7 @@ impl Default for ScanOptions {
         Self {
             limits: LoadLimits::default(),
             detector: DetectorSettings::default(),
-            margin: 0.25,
+            margin: faces::DEFAULT_MARGIN,
             whole_image: false,
             batch: 8,
             workers: crate::device::cpu_threads().saturating_sub(1).max(1),
