@@ -34,6 +34,10 @@ pub enum Command {
     /// Make self-blended pseudo-fakes from real faces, for a person to inspect: real, fake and
     /// blend mask as PNG files.
     Synth(SynthArgs),
+    /// Fine-tune MC-LCR on folders of real (and optionally manipulated) faces.
+    Train(crate::train_cli::TrainArgs),
+    /// Evaluate a model on labelled folders: ACC, AUC, EER and the ROC curve.
+    Eval(crate::train_cli::EvalArgs),
     /// Measure inference speed (ms per face, faces/s, memory) per device and batch size.
     Bench(BenchArgs),
     /// List the compute devices mclcr can see and say which one `auto` picks.
@@ -167,6 +171,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Analyze(args) => run_analyze(args),
         Command::Synth(args) => crate::synth::run(&args),
+        Command::Train(args) => crate::train_cli::run_train(args),
+        Command::Eval(args) => crate::train_cli::run_eval(args),
         Command::Bench(args) => run_bench(args),
         Command::Devices(args) => run_devices(args),
     }

@@ -138,6 +138,23 @@ impl Trainer {
         loss
     }
 
+    /// Freezes (or unfreezes) the backbone: no gradient, batch norms on running statistics.
+    pub fn set_backbone_frozen(&mut self, frozen: bool) {
+        if let Some(mut model) = self.model.take() {
+            model.backbone = if frozen {
+                model.backbone.freeze()
+            } else {
+                model.backbone.unfreeze()
+            };
+            self.model = Some(model);
+        }
+    }
+
+    /// A copy of the current model in inference mode (for checkpoints).
+    pub fn model(&self) -> Option<Mclcr> {
+        self.model.as_ref().map(|m| m.valid())
+    }
+
     /// P(manipulated) for each face with the current weights, in inference mode.
     pub fn predict(&self, faces: &[PreparedFace]) -> Vec<f32> {
         let Some(model) = &self.model else {

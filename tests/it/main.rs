@@ -5,4 +5,5 @@ mod cli;
 mod common;
 mod imagenet;
 mod model_store;
+mod train;
 mod wgpu_parity;

@@ -1,0 +1,274 @@
+//! Training data: labelled folders of real and manipulated images (frames or face crops), or
+//! real faces alone, made into face crops with the same rule as analysis, split into training
+//! and validation by identity.
+//!
+//! An identity is the first folder level below a given root (`real/<person>/frame.png`); files
+//! directly in a root are each their own identity. Whole identities go to one side of the split,
+//! so the validation faces belong to people the model has not trained on.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use image::RgbImage;
+use image::imageops::FilterType;
+use serde::{Deserialize, Serialize};
+
+use crate::evidence::{self, LoadLimits};
+use crate::faces::{self, DetectorSettings, FaceBox, FaceDetector};
+use crate::rng::Rng;
+use crate::scan;
+
+/// One face ready for training: the crop at the model's input size and the face box in it.
+#[derive(Debug, Clone)]
+pub struct FaceSample {
+    /// Square crop, `side × side`.
+    pub crop: RgbImage,
+    /// The detector's face box inside the crop (the whole crop with `whole_image`).
+    pub face: FaceBox,
+    /// True for a manipulated face from a fake folder.
+    pub fake: bool,
+    /// The identity (see the module docs).
+    pub identity: String,
+    /// The file it came from.
+    pub path: PathBuf,
+}
+
+/// What was found in the folders, for the checkpoint and the user.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DataSummary {
+    /// Real faces in training.
+    pub train_real: usize,
+    /// Manipulated faces (from folders) in training.
+    pub train_fake: usize,
+    /// Real faces in validation.
+    pub val_real: usize,
+    /// Manipulated faces (from folders) in validation.
+    pub val_fake: usize,
+    /// Identities in training / validation.
+    pub identities: [usize; 2],
+    /// Files that could not be used, with the reason.
+    pub skipped: Vec<String>,
+}
+
+/// The training and validation faces.
+#[derive(Debug, Clone, Default)]
+pub struct DataSplit {
+    /// Training faces.
+    pub train: Vec<FaceSample>,
+    /// Validation faces.
+    pub val: Vec<FaceSample>,
+    /// Counts and skipped files.
+    pub summary: DataSummary,
+}
+
+/// Why no data set could be made.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DataError {
+    /// No real face at all.
+    #[error("no usable real face found in {0} (need at least one image with a detectable face)")]
+    NoRealFaces(String),
+    /// Too few identities to hold some out.
+    #[error("validation needs faces of at least 2 identities; found {0}")]
+    TooFewIdentities(usize),
+}
+
+/// How to read the folders.
+#[derive(Debug, Clone)]
+pub struct DataOptions {
+    /// Side of the crops (the model's input).
+    pub side: u32,
+    /// Inputs are face crops already: no detection.
+    pub whole_image: bool,
+    /// Fraction of identities held out for validation.
+    pub val_fraction: f32,
+    /// Seed of the split.
+    pub seed: u64,
+    /// At most this many faces per image (the most confident).
+    pub faces_per_image: usize,
+}
+
+impl Default for DataOptions {
+    fn default() -> Self {
+        Self {
+            side: 256,
+            whole_image: false,
+            val_fraction: 0.2,
+            seed: 0,
+            faces_per_image: 1,
+        }
+    }
+}
+
+/// The identity of `path` under `root`.
+pub fn identity(root: &Path, path: &Path) -> String {
+    let relative = path.strip_prefix(root).unwrap_or(path);
+    let mut parts = relative.components();
+    match (parts.next(), parts.next()) {
+        (Some(first), Some(_)) => first.as_os_str().to_string_lossy().into_owned(),
+        _ => path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+    }
+}
+
+/// Reads real and fake folders into face samples and splits them by identity.
+pub fn load(
+    real: &[PathBuf],
+    fake: &[PathBuf],
+    options: &DataOptions,
+) -> Result<DataSplit, DataError> {
+    let mut detector = None;
+    let mut skipped = Vec::new();
+    let mut samples = Vec::new();
+    for (roots, is_fake) in [(real, false), (fake, true)] {
+        for root in roots {
+            for (path, error) in scan::collect_inputs(std::slice::from_ref(root)) {
+                if let Some(error) = error {
+                    skipped.push(format!("{}: {error}", path.display()));
+                    continue;
+                }
+                match faces_of(&path, options, &mut detector) {
+                    Ok(found) if found.is_empty() => {
+                        skipped.push(format!("{}: no face found", path.display()));
+                    }
+                    Ok(found) => {
+                        // Real and fake faces of a person share an identity when the folder
+                        // names match, so both land on the same side of the split.
+                        let who = identity(root, &path);
+                        for (crop, face) in found {
+                            samples.push(FaceSample {
+                                crop,
+                                face,
+                                fake: is_fake,
+                                identity: who.clone(),
+                                path: path.clone(),
+                            });
+                        }
+                    }
+                    Err(e) => skipped.push(format!("{}: {e}", path.display())),
+                }
+            }
+        }
+    }
+    if !samples.iter().any(|s| !s.fake) {
+        let roots: Vec<String> = real.iter().map(|p| p.display().to_string()).collect();
+        return Err(DataError::NoRealFaces(if roots.is_empty() {
+            "(no --real folder given)".into()
+        } else {
+            roots.join(", ")
+        }));
+    }
+    let mut by_identity: BTreeMap<String, Vec<FaceSample>> = BTreeMap::new();
+    for sample in samples {
+        by_identity
+            .entry(sample.identity.clone())
+            .or_default()
+            .push(sample);
+    }
+    let mut identities: Vec<String> = by_identity.keys().cloned().collect();
+    if options.val_fraction > 0.0 && identities.len() < 2 {
+        return Err(DataError::TooFewIdentities(identities.len()));
+    }
+    Rng::new(options.seed).shuffle(&mut identities);
+    let held_out = if options.val_fraction > 0.0 {
+        ((identities.len() as f32 * options.val_fraction).round() as usize)
+            .clamp(1, identities.len() - 1)
+    } else {
+        0
+    };
+    let mut split = DataSplit::default();
+    for (i, id) in identities.iter().enumerate() {
+        let faces = by_identity.remove(id).unwrap_or_default();
+        if i < held_out {
+            split.val.extend(faces);
+        } else {
+            split.train.extend(faces);
+        }
+    }
+    let count = |v: &[FaceSample], fake| v.iter().filter(|s| s.fake == fake).count();
+    split.summary = DataSummary {
+        train_real: count(&split.train, false),
+        train_fake: count(&split.train, true),
+        val_real: count(&split.val, false),
+        val_fake: count(&split.val, true),
+        identities: [identities.len() - held_out, held_out],
+        skipped,
+    };
+    if split.summary.train_real == 0 {
+        return Err(DataError::NoRealFaces(
+            "the training side of the split".into(),
+        ));
+    }
+    Ok(split)
+}
+
+/// The face crops of one image, resized to the model's input, with the face box in crop pixels.
+fn faces_of(
+    path: &Path,
+    options: &DataOptions,
+    detector: &mut Option<FaceDetector>,
+) -> Result<Vec<(RgbImage, FaceBox)>, String> {
+    let image = evidence::load(path, &LoadLimits::default())
+        .map_err(|e| e.to_string())?
+        .rgb;
+    let (w, h) = image.dimensions();
+    let side = options.side;
+    if options.whole_image {
+        let crop = image::imageops::resize(&image, side, side, FilterType::CatmullRom);
+        let face = FaceBox {
+            x: side / 8,
+            y: side / 8,
+            width: side * 3 / 4,
+            height: side * 3 / 4,
+        };
+        return Ok(vec![(crop, face)]);
+    }
+    let detector = match detector {
+        Some(d) => d,
+        None => detector
+            .insert(FaceDetector::new(DetectorSettings::default()).map_err(|e| e.to_string())?),
+    };
+    Ok(detector
+        .detect(&image)
+        .into_iter()
+        .take(options.faces_per_image.max(1))
+        .map(|found| {
+            let crop_box = faces::crop_box(&found.bbox, w, h, faces::DEFAULT_MARGIN);
+            let scale = side as f32 / crop_box.width.max(1) as f32;
+            let crop = image::imageops::resize(
+                &faces::cut(&image, &crop_box),
+                side,
+                side,
+                FilterType::CatmullRom,
+            );
+            let face = FaceBox {
+                x: ((found.bbox.x - crop_box.x) as f32 * scale) as u32,
+                y: ((found.bbox.y - crop_box.y) as f32 * scale) as u32,
+                width: (found.bbox.width as f32 * scale) as u32,
+                height: (found.bbox.height as f32 * scale) as u32,
+            };
+            (crop, face)
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identity_is_the_first_folder_below_the_root() {
+        let root = Path::new("/data/real");
+        assert_eq!(
+            identity(root, Path::new("/data/real/alice/f1.png")),
+            "alice"
+        );
+        assert_eq!(
+            identity(root, Path::new("/data/real/alice/clip2/f1.png")),
+            "alice"
+        );
+        assert_eq!(identity(root, Path::new("/data/real/bob.jpg")), "bob");
+    }
+}

