@@ -10,13 +10,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use image::RgbImage;
-use image::imageops::FilterType;
 use serde::{Deserialize, Serialize};
 
 use crate::evidence::{self, LoadLimits};
 use crate::faces::{self, DetectorSettings, FaceBox, FaceDetector};
 use crate::rng::Rng;
 use crate::scan;
+use crate::selfblend::{SelfBlendConfig, ellipse_hull, self_blend};
 
 /// One face ready for training: the crop at the model's input size and the face box in it.
 #[derive(Debug, Clone)]
@@ -31,6 +31,14 @@ pub struct FaceSample {
     pub identity: String,
     /// The file it came from.
     pub path: PathBuf,
+}
+
+impl FaceSample {
+    /// A self-blended (real, fake) pair made from this face.
+    pub fn self_blended(&self, config: &SelfBlendConfig, rng: &mut Rng) -> (RgbImage, RgbImage) {
+        let pair = self_blend(&self.crop, &ellipse_hull(&self.face, 48), config, rng);
+        (pair.real, pair.fake)
+    }
 }
 
 /// What was found in the folders, for the checkpoint and the user.
@@ -129,7 +137,7 @@ pub fn load(
                     skipped.push(format!("{}: {error}", path.display()));
                     continue;
                 }
-                match faces_of(&path, options, &mut detector) {
+                match face_crops(&path, options, &mut detector) {
                     Ok(found) if found.is_empty() => {
                         skipped.push(format!("{}: no face found", path.display()));
                     }
@@ -204,8 +212,9 @@ pub fn load(
     Ok(split)
 }
 
-/// The face crops of one image, resized to the model's input, with the face box in crop pixels.
-fn faces_of(
+/// The face crops of one image file (at most `faces_per_image`, most confident first), resized
+/// to `side`, each with the face box in crop pixels. The detector is created on first use.
+pub fn face_crops(
     path: &Path,
     options: &DataOptions,
     detector: &mut Option<FaceDetector>,
@@ -213,17 +222,9 @@ fn faces_of(
     let image = evidence::load(path, &LoadLimits::default())
         .map_err(|e| e.to_string())?
         .rgb;
-    let (w, h) = image.dimensions();
     let side = options.side;
     if options.whole_image {
-        let crop = image::imageops::resize(&image, side, side, FilterType::CatmullRom);
-        let face = FaceBox {
-            x: side / 8,
-            y: side / 8,
-            width: side * 3 / 4,
-            height: side * 3 / 4,
-        };
-        return Ok(vec![(crop, face)]);
+        return Ok(vec![faces::whole_crop(&image, side)]);
     }
     let detector = match detector {
         Some(d) => d,
@@ -234,23 +235,7 @@ fn faces_of(
         .detect(&image)
         .into_iter()
         .take(options.faces_per_image.max(1))
-        .map(|found| {
-            let crop_box = faces::crop_box(&found.bbox, w, h, faces::DEFAULT_MARGIN);
-            let scale = side as f32 / crop_box.width.max(1) as f32;
-            let crop = image::imageops::resize(
-                &faces::cut(&image, &crop_box),
-                side,
-                side,
-                FilterType::CatmullRom,
-            );
-            let face = FaceBox {
-                x: ((found.bbox.x - crop_box.x) as f32 * scale) as u32,
-                y: ((found.bbox.y - crop_box.y) as f32 * scale) as u32,
-                width: (found.bbox.width as f32 * scale) as u32,
-                height: (found.bbox.height as f32 * scale) as u32,
-            };
-            (crop, face)
-        })
+        .map(|found| faces::face_crop(&image, &found.bbox, faces::DEFAULT_MARGIN, side))
         .collect())
 }
 

@@ -171,6 +171,41 @@ pub fn crop_box(face: &FaceBox, image_width: u32, image_height: u32, margin: f32
     }
 }
 
+/// The crop of a face (by [`crop_box`] with `margin`) resized to `side × side`, and where the
+/// face box lies inside that crop.
+pub fn face_crop(image: &RgbImage, face: &FaceBox, margin: f32, side: u32) -> (RgbImage, FaceBox) {
+    let (w, h) = image.dimensions();
+    let crop = crop_box(face, w, h, margin);
+    let scale = side as f32 / crop.width.max(1) as f32;
+    let pixels = image::imageops::resize(
+        &cut(image, &crop),
+        side,
+        side,
+        image::imageops::FilterType::CatmullRom,
+    );
+    let inside = FaceBox {
+        x: (face.x.saturating_sub(crop.x) as f32 * scale) as u32,
+        y: (face.y.saturating_sub(crop.y) as f32 * scale) as u32,
+        width: (face.width as f32 * scale) as u32,
+        height: (face.height as f32 * scale) as u32,
+    };
+    (pixels, inside)
+}
+
+/// An image that is already a face crop, resized to `side × side`; the face is taken to fill
+/// its central three quarters.
+pub fn whole_crop(image: &RgbImage, side: u32) -> (RgbImage, FaceBox) {
+    let pixels =
+        image::imageops::resize(image, side, side, image::imageops::FilterType::CatmullRom);
+    let inside = FaceBox {
+        x: side / 8,
+        y: side / 8,
+        width: side * 3 / 4,
+        height: side * 3 / 4,
+    };
+    (pixels, inside)
+}
+
 /// Cuts a crop out of an image.
 pub fn cut(image: &RgbImage, crop: &FaceBox) -> RgbImage {
     image::imageops::crop_imm(image, crop.x, crop.y, crop.width, crop.height).to_image()

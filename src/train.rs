@@ -14,7 +14,6 @@ use std::sync::mpsc::Sender;
 use std::time::Instant;
 
 use burn::prelude::*;
-use image::RgbImage;
 use serde::{Deserialize, Serialize};
 
 use crate::dataset::{DataSplit, DataSummary, FaceSample};
@@ -24,7 +23,7 @@ use crate::model::store::{ModelManifest, load_model, save_model};
 use crate::model::{MclcrConfig, backbone::Backbone, pretrained};
 use crate::preprocess::{PreparedFace, Preprocessor};
 use crate::rng::Rng;
-use crate::selfblend::{SelfBlendConfig, ellipse_hull, jpeg_roundtrip, self_blend};
+use crate::selfblend::{SelfBlendConfig, jpeg_roundtrip};
 use crate::training::{OptimConfig, StepLoss, Trainer};
 
 /// Everything a training run is configured by (saved in `state.json`).
@@ -348,7 +347,7 @@ fn make_batch(
             Some(fake) if !rng.chance(options.self_blend_share) => {
                 (real.crop.clone(), fake.crop.clone())
             }
-            _ => blend(real, &options.self_blend, rng),
+            _ => real.self_blended(&options.self_blend, rng),
         };
         let (real_image, fake_image) = if rng.chance(options.jpeg_probability) {
             let q = rng.int(
@@ -370,11 +369,6 @@ fn make_batch(
     (faces, labels)
 }
 
-fn blend(sample: &FaceSample, config: &SelfBlendConfig, rng: &mut Rng) -> (RgbImage, RgbImage) {
-    let pair = self_blend(&sample.crop, &ellipse_hull(&sample.face, 48), config, rng);
-    (pair.real, pair.fake)
-}
-
 /// Validation faces: real ones, their self-blends (fixed per face) and folder fakes.
 fn validate(
     trainer: &Trainer,
@@ -392,7 +386,7 @@ fn validate(
         labels.push(sample.fake);
         if !sample.fake {
             let mut rng = Rng::derive(options.seed ^ 0x5EED, i as u64);
-            let (_, fake) = blend(sample, &options.self_blend, &mut rng);
+            let (_, fake) = sample.self_blended(&options.self_blend, &mut rng);
             faces.push(preprocessor.prepare(&fake));
             labels.push(true);
         }

@@ -12,7 +12,7 @@ use crate::device::{self, DeviceChoice};
 use crate::metrics;
 use crate::rng::Rng;
 use crate::scorer::Scorer;
-use crate::selfblend::{SelfBlendConfig, ellipse_hull, self_blend};
+use crate::selfblend::SelfBlendConfig;
 use crate::train::{self, TrainEvent, TrainOptions};
 
 /// Flags of `mclcr train`.
@@ -269,13 +269,8 @@ pub fn run_eval(args: EvalArgs) -> anyhow::Result<ExitCode> {
         labels.push(sample.fake);
         if self_blended {
             let mut rng = Rng::derive(args.seed, i as u64);
-            let pair = self_blend(
-                &sample.crop,
-                &ellipse_hull(&sample.face, 48),
-                &SelfBlendConfig::default(),
-                &mut rng,
-            );
-            crops.push(pair.fake);
+            let (_, fake) = sample.self_blended(&SelfBlendConfig::default(), &mut rng);
+            crops.push(fake);
             labels.push(true);
         }
     }
