@@ -178,6 +178,27 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// The device for `choice`, telling the user on stderr when `auto` fell back to the CPU.
+pub fn select_device(choice: DeviceChoice) -> anyhow::Result<device::SelectedDevice> {
+    let selected = device::select(choice)?;
+    if let Some(notice) = &selected.notice {
+        eprintln!("mclcr: {notice}");
+    }
+    Ok(selected)
+}
+
+/// The model of a manifest file, or the built-in model, on the device for `choice`.
+pub fn load_scorer(
+    model: Option<&std::path::Path>,
+    choice: DeviceChoice,
+) -> anyhow::Result<Scorer> {
+    let selected = select_device(choice)?;
+    Ok(match model {
+        Some(path) => Scorer::from_file(path, selected)?,
+        None => Scorer::builtin(selected)?,
+    })
+}
+
 /// A configuration by name or from a JSON file.
 pub fn load_config(name_or_path: &str) -> anyhow::Result<MclcrConfig> {
     if let Some(config) = MclcrConfig::named(name_or_path) {
@@ -267,14 +288,7 @@ fn run_analyze(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create the maps folder {}", dir.display()))?;
     }
-    let selected = device::select(args.device)?;
-    if let Some(notice) = &selected.notice {
-        eprintln!("mclcr: {notice}");
-    }
-    let scorer = match &args.model {
-        Some(path) => Scorer::from_file(path, selected)?,
-        None => Scorer::builtin(selected)?,
-    };
+    let scorer = load_scorer(args.model.as_deref(), args.device)?;
     let format = if args.json {
         Format::Json
     } else if args.csv {

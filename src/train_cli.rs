@@ -8,10 +8,9 @@ use std::sync::atomic::AtomicBool;
 use anyhow::{Context, bail};
 
 use crate::dataset::{self, DataOptions};
-use crate::device::{self, DeviceChoice};
+use crate::device::DeviceChoice;
 use crate::metrics;
 use crate::rng::Rng;
-use crate::scorer::Scorer;
 use crate::selfblend::SelfBlendConfig;
 use crate::train::{self, TrainEvent, TrainOptions};
 
@@ -119,10 +118,7 @@ fn options_from(args: &TrainArgs) -> anyhow::Result<TrainOptions> {
 /// Runs `mclcr train`.
 pub fn run_train(args: TrainArgs) -> anyhow::Result<ExitCode> {
     let options = options_from(&args)?;
-    let selected = device::select(args.device)?;
-    if let Some(notice) = &selected.notice {
-        eprintln!("mclcr: {notice}");
-    }
+    let selected = crate::cli::select_device(args.device)?;
     eprintln!("mclcr: reading faces…");
     let data = dataset::load(
         &args.real,
@@ -238,14 +234,7 @@ fn render(event: &TrainEvent, terminal: bool) {
 
 /// Runs `mclcr eval`.
 pub fn run_eval(args: EvalArgs) -> anyhow::Result<ExitCode> {
-    let selected = device::select(args.device)?;
-    if let Some(notice) = &selected.notice {
-        eprintln!("mclcr: {notice}");
-    }
-    let scorer = match &args.model {
-        Some(path) => Scorer::from_file(path, selected)?,
-        None => Scorer::builtin(selected)?,
-    };
+    let scorer = crate::cli::load_scorer(args.model.as_deref(), args.device)?;
     let side = scorer.input_side();
     let data = dataset::load(
         &args.real,
