@@ -5,8 +5,9 @@
 //!
 //! Output folder: `last.json` + `last.safetensors` after every epoch, `best.json` +
 //! `best.safetensors` for the best validation AUC, and `state.json` (epochs done, history, seed,
-//! data summary). Resuming reloads `last` and continues with the next epoch; the optimiser's
-//! moment estimates start afresh (they are not saved).
+//! data summary), and for resuming `resume.model.bpk` (the weights with their parameter ids) and
+//! `resume.optim.bpk` (Adam's moments). Resuming continues with the next epoch exactly where the
+//! last completed one left off: same weights, optimiser state, schedule position and data order.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -14,6 +15,7 @@ use std::sync::mpsc::Sender;
 use std::time::Instant;
 
 use burn::prelude::*;
+use burn::store::{BurnpackStore, ModuleSnapshot};
 use serde::{Deserialize, Serialize};
 
 use crate::dataset::{DataSplit, DataSummary, FaceSample};
@@ -190,10 +192,18 @@ pub fn train(
     options.config.validate().map_err(TrainError::Options)?;
     std::fs::create_dir_all(out).map_err(|e| ModelFileError::io(out, e))?;
     let last = out.join("last.json");
-    let (model, mut state) = if resume && last.is_file() {
-        let (model, _) = load_model(&last, device)?;
+    let resume_model = out.join("resume.model.bpk");
+    let resume_optim = out.join("resume.optim.bpk");
+    let resuming = resume && last.is_file();
+    let (model, mut state) = if resuming {
         let state = read_state(&out.join("state.json"))?;
-        (model, state)
+        let mut model = state.options.config.init(device);
+        let mut store = BurnpackStore::from_file(&resume_model);
+        match model.load_from(&mut store) {
+            Ok(result) if result.errors.is_empty() && result.missing.is_empty() => (model, state),
+            // Without the resume files (an older run), the weights alone are taken up again.
+            _ => (load_model(&last, device)?.0, state),
+        }
     } else {
         device.seed(options.seed);
         let mut model = options.config.init(device);
@@ -235,10 +245,21 @@ pub fn train(
     let preprocessor = Preprocessor::new(&config);
     let mut trainer = Trainer::new(model, &config, &options.optim, device);
     trainer.steps = state.steps;
+    if resuming && resume_optim.is_file() {
+        trainer
+            .load_optimizer(&resume_optim)
+            .map_err(|message| TrainError::State {
+                path: resume_optim.clone(),
+                message,
+            })?;
+    }
     let started = Instant::now();
     let mut samples_seen = 0usize;
     for epoch in state.epochs_done + 1..=options.epochs {
         trainer.set_backbone_frozen(epoch <= options.freeze_backbone_epochs);
+        // Dropout draws from the device's generator: seed it per epoch so that a resumed run
+        // draws what an uninterrupted one would have.
+        device.seed(options.seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9));
         let mut rng = Rng::derive(options.seed, epoch as u64);
         let batches = epoch_batches(data, pairs_per_batch, &mut rng);
         let mut losses = Vec::new();
@@ -300,6 +321,7 @@ pub fn train(
                 best: true,
             });
         }
+        save_resume_files(&trainer, &model, &resume_model, &resume_optim)?;
         write_state(&out.join("state.json"), &state)?;
     }
     let _ = events.send(TrainEvent::Finished);
@@ -411,6 +433,33 @@ fn checkpoint_manifest(config: &MclcrConfig, state: &TrainState) -> ModelManifes
         state.epochs_done, d.train_real, d.train_fake, d.identities[0], d.val_real, d.val_fake
     );
     manifest
+}
+
+/// The weights with their parameter ids and the optimiser state, each written atomically.
+fn save_resume_files(
+    trainer: &Trainer,
+    model: &crate::model::Mclcr,
+    model_path: &Path,
+    optim_path: &Path,
+) -> Result<(), TrainError> {
+    let failed = |path: &Path, message: String| TrainError::State {
+        path: path.to_path_buf(),
+        message,
+    };
+    let tmp_model = model_path.with_extension("bpk.tmp");
+    let mut store = BurnpackStore::from_file(&tmp_model)
+        .auto_extension(false)
+        .overwrite(true);
+    model
+        .save_into(&mut store)
+        .map_err(|e| failed(&tmp_model, e.to_string()))?;
+    let tmp_optim = optim_path.with_extension("bpk.tmp");
+    trainer
+        .save_optimizer(&tmp_optim)
+        .map_err(|message| failed(&tmp_optim, message))?;
+    std::fs::rename(&tmp_model, model_path).map_err(|e| ModelFileError::io(model_path, e))?;
+    std::fs::rename(&tmp_optim, optim_path).map_err(|e| ModelFileError::io(optim_path, e))?;
+    Ok(())
 }
 
 fn read_state(path: &Path) -> Result<TrainState, TrainError> {

@@ -150,6 +150,19 @@ impl Trainer {
         }
     }
 
+    /// Writes the optimiser's state (Adam's moments, keyed by parameter id) to `path`.
+    pub fn save_optimizer(&self, path: &std::path::Path) -> Result<(), String> {
+        self.optimizer.save(path).map_err(|e| e.to_string())
+    }
+
+    /// Restores the optimiser's state saved by [`Self::save_optimizer`]. The model must carry
+    /// the parameter ids it had then (see [`crate::train`]'s resume files).
+    pub fn load_optimizer(&mut self, path: &std::path::Path) -> Result<(), String> {
+        let optimizer = std::mem::replace(&mut self.optimizer, AdamConfig::new().init());
+        self.optimizer = optimizer.load(path).map_err(|e| e.to_string())?;
+        Ok(())
+    }
+
     /// A copy of the current model in inference mode (for checkpoints).
     pub fn model(&self) -> Option<Mclcr> {
         self.model.as_ref().map(|m| m.valid())

@@ -109,7 +109,12 @@ pub fn save_model(
 ) -> Result<ModelManifest, ModelFileError> {
     let weights_path = manifest_path.with_extension("safetensors");
     let tmp_weights = temporary(&weights_path);
-    let mut store = SafetensorsStore::from_file(&tmp_weights).overwrite(true);
+    // One metadata entry only: burn's defaults sit in a hash map whose order changes from run
+    // to run, and the same weights should give the same bytes (and checksum).
+    let mut store = SafetensorsStore::from_file(&tmp_weights)
+        .overwrite(true)
+        .clear_metadata()
+        .metadata("producer", format!("mclcr {}", env!("CARGO_PKG_VERSION")));
     model
         .save_into(&mut store)
         .map_err(|e| ModelFileError::Format {

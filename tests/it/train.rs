@@ -265,3 +265,35 @@ fn synth_writes_deterministic_pairs() {
         );
     }
 }
+
+#[test]
+fn resuming_continues_exactly_where_the_run_stopped() {
+    let dir = crate::common::tempdir();
+    let real = crops(&dir.path().join("real"), 3, 2);
+    let run = |out: &Path, epochs: &str, resume: bool| {
+        let mut args = vec![
+            "train",
+            "--real",
+            real.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend(TINY);
+        args.extend(["1e-3", "--epochs", epochs, "--seed", "9"]);
+        if resume {
+            args.push("--resume");
+        }
+        let output = mclcr(&args);
+        assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    };
+    let (straight, interrupted) = (dir.path().join("straight"), dir.path().join("interrupted"));
+    run(&straight, "3", false);
+    run(&interrupted, "1", false);
+    run(&interrupted, "3", true);
+    let weights = |out: &Path| std::fs::read(out.join("last.safetensors")).unwrap();
+    assert!(
+        weights(&straight) == weights(&interrupted),
+        "a resumed run must end with the same weights as an uninterrupted one"
+    );
+    assert_eq!(state(&straight)["history"], state(&interrupted)["history"]);
+}
