@@ -480,3 +480,134 @@ fn write_state(path: &Path, state: &TrainState) -> Result<(), TrainError> {
     std::fs::rename(&tmp, path).map_err(|e| ModelFileError::io(path, e))?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::faces::FaceBox;
+    use std::sync::mpsc;
+
+    fn sample(identity: &str, shade: u8) -> FaceSample {
+        FaceSample {
+            crop: image::RgbImage::from_fn(64, 64, |x, y| {
+                image::Rgb([shade, (x * 3) as u8, (y * 3) as u8])
+            }),
+            face: FaceBox {
+                x: 8,
+                y: 8,
+                width: 48,
+                height: 48,
+            },
+            fake: false,
+            identity: identity.into(),
+            path: PathBuf::from(format!("{identity}.png")),
+        }
+    }
+
+    fn data() -> DataSplit {
+        DataSplit {
+            train: (0..4)
+                .map(|i| sample(&format!("p{i}"), 40 * i as u8))
+                .collect(),
+            val: vec![sample("v", 200)],
+            summary: DataSummary {
+                train_real: 4,
+                val_real: 1,
+                identities: [4, 1],
+                ..DataSummary::default()
+            },
+        }
+    }
+
+    fn options() -> TrainOptions {
+        let mut options = TrainOptions::new(MclcrConfig::tiny());
+        options.batch_size = 2;
+        options.epochs = 50;
+        options.pretrained_backbone = false;
+        options
+    }
+
+    #[test]
+    fn cancelling_from_another_thread_stops_before_the_next_step() {
+        let out = std::env::temp_dir().join(format!("mclcr-cancel-{}", std::process::id()));
+        let (tx, rx) = mpsc::channel();
+        let cancel = AtomicBool::new(false);
+        let state = std::thread::scope(|scope| {
+            let run = scope.spawn(|| {
+                train(
+                    &data(),
+                    &options(),
+                    &out,
+                    false,
+                    &Device::flex(),
+                    &tx,
+                    &cancel,
+                )
+            });
+            // Cancel as soon as the first step is reported.
+            for event in rx.iter() {
+                if matches!(event, TrainEvent::Step { .. }) {
+                    cancel.store(true, Ordering::Relaxed);
+                }
+                if matches!(event, TrainEvent::Cancelled | TrainEvent::Finished) {
+                    assert!(matches!(event, TrainEvent::Cancelled));
+                    break;
+                }
+            }
+            run.join().expect("training thread")
+        })
+        .expect("a cancelled run is not an error");
+        assert!(state.epochs_done < 50);
+        let _ = std::fs::remove_dir_all(&out);
+    }
+
+    #[test]
+    fn events_report_steps_validation_and_checkpoints() {
+        let out = std::env::temp_dir().join(format!("mclcr-events-{}", std::process::id()));
+        let (tx, rx) = mpsc::channel();
+        let mut opts = options();
+        opts.epochs = 1;
+        let state = train(
+            &data(),
+            &opts,
+            &out,
+            false,
+            &Device::flex(),
+            &tx,
+            &AtomicBool::new(false),
+        )
+        .expect("training runs");
+        drop(tx);
+        let events: Vec<TrainEvent> = rx.iter().collect();
+        assert!(matches!(
+            events.first(),
+            Some(TrainEvent::Started {
+                first_epoch: 1,
+                epochs: 1,
+                steps_per_epoch: 4,
+                ..
+            })
+        ));
+        assert_eq!(
+            events
+                .iter()
+                .filter(|e| matches!(e, TrainEvent::Step { .. }))
+                .count(),
+            4
+        );
+        assert!(
+            events
+                .iter()
+                .any(|e| matches!(e, TrainEvent::Validated { epoch: 1, .. }))
+        );
+        assert!(
+            events
+                .iter()
+                .any(|e| matches!(e, TrainEvent::Checkpoint { best: true, .. }))
+        );
+        assert!(matches!(events.last(), Some(TrainEvent::Finished)));
+        assert_eq!(state.epochs_done, 1);
+        assert!(state.history[0].val.is_some());
+        let _ = std::fs::remove_dir_all(&out);
+    }
+}

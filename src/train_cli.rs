@@ -26,7 +26,8 @@ pub struct TrainArgs {
     /// Output folder for checkpoints (last, best) and state.
     #[arg(long)]
     pub out: PathBuf,
-    /// Training options as JSON (see `TrainOptions`); flags given here override it.
+    /// Training options as JSON, in the form of the `options` object of a run's state.json;
+    /// flags given here override it.
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Network: default, xception, tiny, or a JSON network configuration.
