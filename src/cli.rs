@@ -109,6 +109,10 @@ pub struct AnalyzeArgs {
     /// Decoding and detection threads (default: cores − 1).
     #[arg(long)]
     pub workers: Option<usize>,
+    /// Re-score every face after JPEG re-compression (quality 95, 75, 50) and rescaling (½);
+    /// an image whose verdict flips is marked inconclusive.
+    #[arg(long)]
+    pub robustness: bool,
     /// No progress bar on stderr.
     #[arg(long)]
     pub no_progress: bool,
@@ -301,6 +305,7 @@ fn run_analyze(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         margin: args.margin,
         batch: args.batch as usize,
         maps_dir: args.maps.clone(),
+        robustness: args.robustness,
         ..ScanOptions::default()
     };
     options.detector.min_face = args.min_face;

@@ -5,6 +5,8 @@
 //! scan must be followed by an EOI marker. Quality is estimated from the luminance quantisation
 //! table against the IJG reference table that libjpeg scales for its 1–100 quality setting.
 
+use image::RgbImage;
+
 /// IJG's reference luminance quantisation table (quality 50), natural order.
 const IJG_LUMINANCE: [u16; 64] = [
     16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69, 56,
@@ -120,6 +122,21 @@ pub fn estimate_quality(bytes: &[u8]) -> Option<u8> {
     Some(quality.round().clamp(1.0, 100.0) as u8)
 }
 
+/// Re-encodes an image as JPEG at `quality` and decodes it again.
+pub fn recompress(image: &RgbImage, quality: u8) -> RgbImage {
+    let mut bytes = Vec::new();
+    let encoded =
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, quality.clamp(1, 100))
+            .encode_image(image);
+    match encoded
+        .ok()
+        .and_then(|_| image::load_from_memory(&bytes).ok())
+    {
+        Some(decoded) => decoded.to_rgb8(),
+        None => image.clone(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,5 +171,15 @@ mod tests {
             assert!(!is_complete(&bytes[..cut]), "cut at {cut}");
         }
         assert!(!is_complete(b"not a jpeg"));
+    }
+
+    #[test]
+    fn recompress_keeps_size_and_changes_pixels() {
+        let image = image::RgbImage::from_fn(48, 32, |x, y| {
+            image::Rgb([(x * 5) as u8, (y * 7) as u8, ((x * y) % 251) as u8])
+        });
+        let out = recompress(&image, 40);
+        assert_eq!(out.dimensions(), image.dimensions());
+        assert_ne!(out, image);
     }
 }

@@ -27,6 +27,7 @@ pub mod model;
 pub mod output;
 pub mod preprocess;
 pub mod rng;
+pub mod robustness;
 pub mod roc_plot;
 pub mod scan;
 pub mod scorer;

@@ -19,6 +19,7 @@ use serde::Serialize;
 use crate::evidence::{self, LoadLimits};
 use crate::faces::{self, DetectedFace, DetectorSettings, FaceBox, FaceDetector};
 use crate::heatmap;
+use crate::robustness::{self, VARIANTS, VariantScore};
 use crate::scorer::{FaceScore, Scorer};
 use crate::verdict::{Band, Flag, FlagRules, image_band};
 
@@ -50,6 +51,8 @@ pub struct ScanOptions {
     pub flag_rules: FlagRules,
     /// Write explanation maps as PNG files here.
     pub maps_dir: Option<PathBuf>,
+    /// Re-score every face under JPEG re-compression and rescaling.
+    pub robustness: bool,
 }
 
 impl Default for ScanOptions {
@@ -63,6 +66,7 @@ impl Default for ScanOptions {
             workers: crate::device::cpu_threads().saturating_sub(1).max(1),
             flag_rules: FlagRules::default(),
             maps_dir: None,
+            robustness: false,
         }
     }
 }
@@ -83,6 +87,9 @@ pub struct FaceReport {
     /// Explanation map files written for this face.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub maps: Vec<PathBuf>,
+    /// Scores under re-compression and rescaling (with `--robustness`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub robustness: Vec<VariantScore>,
 }
 
 /// One image's result.
@@ -403,18 +410,36 @@ fn score_waiting(
         let owned: Vec<RgbImage> = chunk.iter().map(|c| (*c).clone()).collect();
         scores.extend(scorer.score(&owned));
     }
+    // Per face, its score under each robustness variant (empty without the check).
+    let mut variant_scores: Vec<Vec<VariantScore>> = vec![Vec::new(); crops.len()];
+    if options.robustness {
+        for (face, crop) in variant_scores.iter_mut().zip(&crops) {
+            let probabilities = scorer.score(&robustness::variants(crop));
+            *face = VARIANTS
+                .iter()
+                .zip(probabilities)
+                .map(|(&variant, s)| VariantScore {
+                    variant,
+                    score: s.probability,
+                })
+                .collect();
+        }
+    }
+    let mut variant_scores = variant_scores.into_iter();
     let mut scores = scores.into_iter();
     waiting
         .into_iter()
         .map(|(index, path, image)| {
             let image_scores: Vec<FaceScore> = scores.by_ref().take(image.faces.len()).collect();
+            let image_variants: Vec<Vec<VariantScore>> =
+                variant_scores.by_ref().take(image.faces.len()).collect();
             let maps = match &options.maps_dir {
                 Some(dir) => write_maps(dir, &path, &image, &image_scores, scorer.input_side()),
                 None => vec![Vec::new(); image_scores.len()],
             };
             let mut report = build_report(index, path, image);
-            report.faces = image_faces(&report, &image_scores, maps, scorer);
-            finalise(&mut report);
+            report.faces = image_faces(&report, &image_scores, maps, image_variants, scorer);
+            finalise(&mut report, scorer);
             report
         })
         .collect()
@@ -446,6 +471,7 @@ fn build_report(index: usize, path: PathBuf, image: DecodedImage) -> ImageReport
             score: f32::NAN,
             band: Band::NotApplicable,
             maps: Vec::new(),
+            robustness: Vec::new(),
         })
         .collect();
     if report.faces.is_empty() {
@@ -458,6 +484,7 @@ fn image_faces(
     report: &ImageReport,
     scores: &[FaceScore],
     maps: Vec<Vec<PathBuf>>,
+    variants: Vec<Vec<VariantScore>>,
     scorer: &Scorer,
 ) -> Vec<FaceReport> {
     report
@@ -465,7 +492,8 @@ fn image_faces(
         .iter()
         .zip(scores)
         .zip(maps)
-        .map(|((face, score), maps)| FaceReport {
+        .zip(variants)
+        .map(|(((face, score), maps), robustness)| FaceReport {
             score: score.probability,
             band: Band::of_score(
                 score.probability,
@@ -473,13 +501,23 @@ fn image_faces(
                 scorer.manifest.trained,
             ),
             maps,
+            robustness,
             ..face.clone()
         })
         .collect()
 }
 
 /// The image's verdict and highest score from its scored faces.
-fn finalise(report: &mut ImageReport) {
+fn finalise(report: &mut ImageReport, scorer: &Scorer) {
+    let manifest = &scorer.manifest;
+    let flips = report.faces.iter().any(|face| {
+        face.robustness
+            .iter()
+            .any(|v| Band::of_score(v.score, &manifest.bands, manifest.trained) != face.band)
+    });
+    if flips {
+        report.flags.push(Flag::Unstable);
+    }
     let bands: Vec<Band> = report.faces.iter().map(|f| f.band).collect();
     report.verdict = Some(image_band(&bands, &report.flags));
     report.max_score = report

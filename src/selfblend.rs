@@ -359,21 +359,6 @@ fn blur_mask(mask: &[f32], w: u32, h: u32, sigma: f32) -> Vec<f32> {
     image::imageops::blur(&image, sigma.max(0.1)).into_raw()
 }
 
-/// Re-encodes an image as JPEG at `quality` and decodes it again.
-pub fn jpeg_roundtrip(image: &RgbImage, quality: u8) -> RgbImage {
-    let mut bytes = Vec::new();
-    let encoded =
-        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, quality.clamp(1, 100))
-            .encode_image(image);
-    match encoded
-        .ok()
-        .and_then(|_| image::load_from_memory(&bytes).ok())
-    {
-        Some(decoded) => decoded.to_rgb8(),
-        None => image.clone(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -452,13 +437,5 @@ mod tests {
         for k in 0..3 {
             assert!((back[k] - rgb[k]).abs() < 1e-5);
         }
-    }
-
-    #[test]
-    fn jpeg_roundtrip_keeps_size_and_changes_pixels() {
-        let (image, _) = face();
-        let out = jpeg_roundtrip(&image, 40);
-        assert_eq!(out.dimensions(), image.dimensions());
-        assert_ne!(out, image);
     }
 }

@@ -19,13 +19,14 @@ use burn::store::{BurnpackStore, ModuleSnapshot};
 use serde::{Deserialize, Serialize};
 
 use crate::dataset::{DataSplit, DataSummary, FaceSample};
+use crate::jpeg::recompress;
 use crate::metrics::{self, DetectionMetrics};
 use crate::model::error::ModelFileError;
 use crate::model::store::{ModelManifest, load_model, save_model};
 use crate::model::{MclcrConfig, backbone::Backbone, pretrained};
 use crate::preprocess::{PreparedFace, Preprocessor};
 use crate::rng::Rng;
-use crate::selfblend::{SelfBlendConfig, jpeg_roundtrip};
+use crate::selfblend::SelfBlendConfig;
 use crate::training::{OptimConfig, StepLoss, Trainer};
 
 /// Everything a training run is configured by (saved in `state.json`).
@@ -376,10 +377,7 @@ fn make_batch(
                 options.jpeg_quality[0] as i64,
                 options.jpeg_quality[1] as i64,
             ) as u8;
-            (
-                jpeg_roundtrip(&real_image, q),
-                jpeg_roundtrip(&fake_image, q),
-            )
+            (recompress(&real_image, q), recompress(&fake_image, q))
         } else {
             (real_image, fake_image)
         };

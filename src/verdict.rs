@@ -73,6 +73,8 @@ pub enum Flag {
         /// Model input side.
         input: u32,
     },
+    /// A face's band changes when the image is re-compressed or rescaled.
+    Unstable,
     /// JPEG compressed hard enough to wash out the traces the model looks for.
     HeavyCompression {
         /// Estimated quality (IJG scale).
@@ -88,6 +90,7 @@ impl Flag {
             Self::ManyFaces { count } => format!("{count} faces (crowd)"),
             Self::SmallFace { side, input } => format!("face {side} px < model input {input} px"),
             Self::HeavyCompression { quality } => format!("heavy JPEG compression (q≈{quality})"),
+            Self::Unstable => "verdict flips under re-compression or rescaling".into(),
         }
     }
 
@@ -98,6 +101,7 @@ impl Flag {
             Self::ManyFaces { .. } => "many_faces",
             Self::SmallFace { .. } => "small_face",
             Self::HeavyCompression { .. } => "heavy_compression",
+            Self::Unstable => "unstable",
         }
     }
 }
@@ -132,7 +136,10 @@ pub fn image_band(face_bands: &[Band], flags: &[Flag]) -> Band {
     let limiting = flags.iter().any(|f| {
         matches!(
             f,
-            Flag::ManyFaces { .. } | Flag::SmallFace { .. } | Flag::HeavyCompression { .. }
+            Flag::ManyFaces { .. }
+                | Flag::SmallFace { .. }
+                | Flag::HeavyCompression { .. }
+                | Flag::Unstable
         )
     });
     if limiting {
@@ -175,5 +182,9 @@ mod tests {
         assert_eq!(image_band(&[NoEvidenceFound], &heavy), Inconclusive);
         assert_eq!(image_band(&[LikelyManipulated], &heavy), Inconclusive);
         assert_eq!(image_band(&[Untrained], &heavy), Untrained);
+        assert_eq!(
+            image_band(&[LikelyManipulated], &[Flag::Unstable]),
+            Inconclusive
+        );
     }
 }

@@ -327,3 +327,26 @@ fn whole_image_mode_and_usage_errors() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "no path is a usage error");
 }
+
+#[test]
+fn robustness_rescoring_reports_each_variant() {
+    let sample = root().join("assets/samples/grace_hopper.jpg");
+    let out = analyze(&["--json", "--robustness", sample.to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines = json_lines(&out);
+    let variants = lines[0]["faces"][0]["robustness"].as_array().unwrap();
+    let names: Vec<&str> = variants
+        .iter()
+        .map(|v| v["variant"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["jpeg95", "jpeg75", "jpeg50", "rescale50"]);
+    for v in variants {
+        let score = v["score"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&score), "{v}");
+    }
+}

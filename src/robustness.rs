@@ -1,0 +1,50 @@
+//! The robustness check: a face re-scored after JPEG re-compression and rescaling. Real photos
+//! are re-compressed and resized all the time on their way to an analyst; a verdict that flips
+//! under such harmless changes says more about the file's history than about the face, so the
+//! image is then marked inconclusive.
+
+use image::RgbImage;
+use image::imageops::FilterType;
+use serde::Serialize;
+
+use crate::jpeg::recompress;
+
+/// The variants a face is re-scored under, by name.
+pub const VARIANTS: [&str; 4] = ["jpeg95", "jpeg75", "jpeg50", "rescale50"];
+
+/// A face's score under one variant.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VariantScore {
+    /// The variant (see [`VARIANTS`]).
+    pub variant: &'static str,
+    /// P(manipulated) under it.
+    pub score: f32,
+}
+
+/// The face under each of [`VARIANTS`], in that order.
+pub fn variants(face: &RgbImage) -> Vec<RgbImage> {
+    let (w, h) = face.dimensions();
+    let half = image::imageops::resize(face, (w / 2).max(1), (h / 2).max(1), FilterType::Triangle);
+    vec![
+        recompress(face, 95),
+        recompress(face, 75),
+        recompress(face, 50),
+        image::imageops::resize(&half, w, h, FilterType::Triangle),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_variant_per_name_with_the_face_size() {
+        let face = RgbImage::from_fn(40, 30, |x, y| {
+            image::Rgb([(x * 6) as u8, (y * 8) as u8, 90])
+        });
+        let out = variants(&face);
+        assert_eq!(out.len(), VARIANTS.len());
+        assert!(out.iter().all(|v| v.dimensions() == (40, 30)));
+        assert!(out.iter().all(|v| v != &face));
+    }
+}
