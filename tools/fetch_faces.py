@@ -283,9 +283,10 @@ def sha256_file(path):
 def show(path):
     """A path for messages: relative to the current directory when possible."""
     try:
-        return os.path.relpath(path)
+        rel = os.path.relpath(path)
     except ValueError:
         return str(path)
+    return str(path) if rel.startswith("..") else rel
 
 
 def describe(entry):
