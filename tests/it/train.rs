@@ -43,6 +43,21 @@ fn state(out: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(out.join("state.json")).unwrap()).unwrap()
 }
 
+/// `mclcr train` arguments for the tiny network on whole-image crops, plus `extra`.
+fn train_args<'a>(real: &'a Path, out: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "train",
+        "--real",
+        real.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend(TINY);
+    args.push("1e-3");
+    args.extend(extra);
+    args
+}
+
 const TINY: [&str; 8] = [
     "--network",
     "tiny",
@@ -59,17 +74,8 @@ fn train_writes_checkpoints_resumes_and_eval_reports_metrics() {
     let dir = crate::common::tempdir();
     let real = crops(&dir.path().join("real"), 5, 3);
     let out = dir.path().join("run");
-    let base: Vec<&str> = TINY.iter().copied().chain(["1e-3"]).collect();
     let train = |epochs: &str, resume: bool| {
-        let mut args = vec![
-            "train",
-            "--real",
-            real.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ];
-        args.extend(&base);
-        args.extend(["--epochs", epochs]);
+        let mut args = train_args(&real, &out, &["--epochs", epochs]);
         if resume {
             args.push("--resume");
         }
@@ -132,15 +138,7 @@ fn a_killed_run_resumes_from_its_last_checkpoint() {
     let dir = crate::common::tempdir();
     let real = crops(&dir.path().join("real"), 4, 4);
     let out = dir.path().join("run");
-    let mut args = vec![
-        "train",
-        "--real",
-        real.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ];
-    args.extend(TINY);
-    args.extend(["1e-3", "--epochs", "1000"]);
+    let mut args = train_args(&real, &out, &["--epochs", "1000"]);
     let mut child = Command::new(env!("CARGO_BIN_EXE_mclcr"))
         .args(&args)
         .stderr(std::process::Stdio::null())
@@ -181,15 +179,7 @@ fn unusable_data_gives_clear_errors() {
     std::fs::create_dir_all(&empty).unwrap();
     let out = dir.path().join("run");
     let run = |real: &Path, extra: &[&str]| {
-        let mut args = vec![
-            "train",
-            "--real",
-            real.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ];
-        args.extend(TINY);
-        args.extend(["1e-3", "--epochs", "1"]);
+        let mut args = train_args(real, &out, &["--epochs", "1"]);
         args.extend(extra);
         mclcr(&args)
     };
@@ -271,15 +261,7 @@ fn resuming_continues_exactly_where_the_run_stopped() {
     let dir = crate::common::tempdir();
     let real = crops(&dir.path().join("real"), 3, 2);
     let run = |out: &Path, epochs: &str, resume: bool| {
-        let mut args = vec![
-            "train",
-            "--real",
-            real.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ];
-        args.extend(TINY);
-        args.extend(["1e-3", "--epochs", epochs, "--seed", "9"]);
+        let mut args = train_args(&real, out, &["--epochs", epochs, "--seed", "9"]);
         if resume {
             args.push("--resume");
         }
