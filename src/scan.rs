@@ -407,8 +407,7 @@ fn score_waiting(
         .collect();
     let mut scores: Vec<FaceScore> = Vec::with_capacity(crops.len());
     for chunk in crops.chunks(batch) {
-        let owned: Vec<RgbImage> = chunk.iter().map(|c| (*c).clone()).collect();
-        scores.extend(scorer.score(&owned));
+        scores.extend(scorer.score(chunk.iter().copied()));
     }
     // Per face, its score under each robustness variant (empty without the check).
     let mut variant_scores: Vec<Vec<VariantScore>> = vec![Vec::new(); crops.len()];

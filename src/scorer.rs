@@ -104,14 +104,17 @@ impl Scorer {
     }
 
     /// Scores a batch of face crops (any size; each is resized to the input).
-    pub fn score(&self, faces: &[RgbImage]) -> Vec<FaceScore> {
-        if faces.is_empty() {
+    pub fn score<'a>(&self, faces: impl IntoIterator<Item = &'a RgbImage>) -> Vec<FaceScore> {
+        let prepared: Vec<_> = faces
+            .into_iter()
+            .map(|f| self.preprocessor.prepare(f))
+            .collect();
+        if prepared.is_empty() {
             return Vec::new();
         }
-        let prepared: Vec<_> = faces.iter().map(|f| self.preprocessor.prepare(f)).collect();
         let input = self.preprocessor.batch(&prepared, &self.device.device);
         let out = self.model.forward(input);
-        let batch = faces.len();
+        let batch = prepared.len();
         let to_vec = |t: Tensor<3>| t.into_data().try_into_vec::<f32>().unwrap_or_default();
         let probability = out
             .fake_probability()
