@@ -16,6 +16,13 @@ pub const EFFICIENTNET_LITE0: &str = "weights/efficientnet_lite0.safetensors";
 pub const EFFICIENTNET_LITE0_SHA256: &str =
     "39bceddc78b6c779ddbf1baf8ed29f97b0bba4204e451f248e8b8ac8275c973c";
 
+/// Relative path of the 68-point face landmark weights inside the assets folder.
+pub const FACE_LANDMARK_68: &str = "weights/face_landmark_68.safetensors";
+
+/// SHA-256 of the converted landmark weights (see `assets/weights/README.md`).
+pub const FACE_LANDMARK_68_SHA256: &str =
+    "9834ee7caff27c285e1960201830344f1e8199fab79a3f36d820c0cb05351567";
+
 /// Folders searched for assets, most specific first.
 pub fn search_dirs() -> Vec<PathBuf> {
     let mut dirs = Vec::new();

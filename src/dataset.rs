@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::evidence::{self, LoadLimits};
 use crate::faces::{self, DetectorSettings, FaceBox, FaceDetector};
+use crate::landmarks::Landmarker;
 use crate::rng::Rng;
 use crate::scan;
 use crate::selfblend::{SelfBlendConfig, ellipse_hull, self_blend};
@@ -25,6 +26,8 @@ pub struct FaceSample {
     pub crop: RgbImage,
     /// The detector's face box inside the crop (the whole crop with `whole_image`).
     pub face: FaceBox,
+    /// The face region in crop pixels: the landmarks' hull (see [`face_hull`]).
+    pub hull: Vec<(f32, f32)>,
     /// True for a manipulated face from a fake folder.
     pub fake: bool,
     /// The identity (see the module docs).
@@ -36,7 +39,7 @@ pub struct FaceSample {
 impl FaceSample {
     /// A self-blended (real, fake) pair made from this face.
     pub fn self_blended(&self, config: &SelfBlendConfig, rng: &mut Rng) -> (RgbImage, RgbImage) {
-        let pair = self_blend(&self.crop, &ellipse_hull(&self.face, 48), config, rng);
+        let pair = self_blend(&self.crop, &self.hull, config, rng);
         (pair.real, pair.fake)
     }
 }
@@ -79,6 +82,27 @@ pub enum DataError {
     /// Too few identities to hold some out.
     #[error("validation needs faces of at least 2 identities; found {0}")]
     TooFewIdentities(usize),
+    /// The landmark model could not be loaded.
+    #[error("cannot load the landmark model: {0}")]
+    Landmarks(String),
+}
+
+/// A face crop made from an image file.
+#[derive(Debug, Clone)]
+pub struct FaceCrop {
+    /// Square crop, `side × side`.
+    pub crop: RgbImage,
+    /// The detector's face box inside the crop.
+    pub face: FaceBox,
+    /// The face region inside the crop (see [`face_hull`]).
+    pub hull: Vec<(f32, f32)>,
+}
+
+/// Finds faces and their landmarks; the models are loaded on first use.
+#[derive(Debug, Default)]
+pub struct FaceFinder {
+    detector: Option<FaceDetector>,
+    landmarker: Option<Landmarker>,
 }
 
 /// How to read the folders.
@@ -127,7 +151,7 @@ pub fn load(
     fake: &[PathBuf],
     options: &DataOptions,
 ) -> Result<DataSplit, DataError> {
-    let mut detector = None;
+    let mut finder = FaceFinder::default();
     let mut skipped = Vec::new();
     let mut samples = Vec::new();
     for (roots, is_fake) in [(real, false), (fake, true)] {
@@ -137,7 +161,7 @@ pub fn load(
                     skipped.push(format!("{}: {error}", path.display()));
                     continue;
                 }
-                match face_crops(&path, options, &mut detector) {
+                match finder.face_crops(&path, options) {
                     Ok(found) if found.is_empty() => {
                         skipped.push(format!("{}: no face found", path.display()));
                     }
@@ -145,17 +169,19 @@ pub fn load(
                         // Real and fake faces of a person share an identity when the folder
                         // names match, so both land on the same side of the split.
                         let who = identity(root, &path);
-                        for (crop, face) in found {
+                        for FaceCrop { crop, face, hull } in found {
                             samples.push(FaceSample {
                                 crop,
                                 face,
+                                hull,
                                 fake: is_fake,
                                 identity: who.clone(),
                                 path: path.clone(),
                             });
                         }
                     }
-                    Err(e) => skipped.push(format!("{}: {e}", path.display())),
+                    Err(FaceError::Landmarks(e)) => return Err(DataError::Landmarks(e)),
+                    Err(FaceError::File(e)) => skipped.push(format!("{}: {e}", path.display())),
                 }
             }
         }
@@ -212,31 +238,95 @@ pub fn load(
     Ok(split)
 }
 
-/// The face crops of one image file (at most `faces_per_image`, most confident first), resized
-/// to `side`, each with the face box in crop pixels. The detector is created on first use.
-pub fn face_crops(
-    path: &Path,
-    options: &DataOptions,
-    detector: &mut Option<FaceDetector>,
-) -> Result<Vec<(RgbImage, FaceBox)>, String> {
-    let image = evidence::load(path, &LoadLimits::default())
-        .map_err(|e| e.to_string())?
-        .rgb;
-    let side = options.side;
-    if options.whole_image {
-        return Ok(vec![faces::whole_crop(&image, side)]);
+/// Why the faces of one file could not be had.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum FaceError {
+    /// The file (unreadable, not an image, ...): skip it.
+    #[error("{0}")]
+    File(String),
+    /// The landmark model is missing or broken: nothing can proceed.
+    #[error("cannot load the landmark model: {0}")]
+    Landmarks(String),
+}
+
+impl FaceFinder {
+    /// The face crops of one image file (at most `faces_per_image`, most confident first),
+    /// resized to `side`, each with the face box and the face region in crop pixels.
+    pub fn face_crops(
+        &mut self,
+        path: &Path,
+        options: &DataOptions,
+    ) -> Result<Vec<FaceCrop>, FaceError> {
+        let image = evidence::load(path, &LoadLimits::default())
+            .map_err(|e| FaceError::File(e.to_string()))?
+            .rgb;
+        let side = options.side;
+        let crops: Vec<(RgbImage, FaceBox)> = if options.whole_image {
+            vec![faces::whole_crop(&image, side)]
+        } else {
+            let detector = match &mut self.detector {
+                Some(d) => d,
+                None => self.detector.insert(
+                    FaceDetector::new(DetectorSettings::default())
+                        .map_err(|e| FaceError::File(e.to_string()))?,
+                ),
+            };
+            detector
+                .detect(&image)
+                .into_iter()
+                .take(options.faces_per_image.max(1))
+                .map(|found| faces::face_crop(&image, &found.bbox, faces::DEFAULT_MARGIN, side))
+                .collect()
+        };
+        if crops.is_empty() {
+            return Ok(Vec::new());
+        }
+        let landmarker = match &self.landmarker {
+            Some(l) => l,
+            None => self.landmarker.insert(
+                Landmarker::load(&burn::prelude::Device::flex())
+                    .map_err(|e| FaceError::Landmarks(e.to_string()))?,
+            ),
+        };
+        Ok(crops
+            .into_iter()
+            .map(|(crop, face)| {
+                let marks = landmarker.detect(&crop, std::slice::from_ref(&face));
+                let hull = face_hull(marks.first(), &face);
+                FaceCrop { crop, face, hull }
+            })
+            .collect())
     }
-    let detector = match detector {
-        Some(d) => d,
-        None => detector
-            .insert(FaceDetector::new(DetectorSettings::default()).map_err(|e| e.to_string())?),
-    };
-    Ok(detector
-        .detect(&image)
-        .into_iter()
-        .take(options.faces_per_image.max(1))
-        .map(|found| faces::face_crop(&image, &found.bbox, faces::DEFAULT_MARGIN, side))
-        .collect())
+}
+
+/// The face region for self-blending: the hull of the landmarks (with the lower forehead), or an
+/// ellipse in the face box when the landmarks make no plausible face (their hull covers less
+/// than a fifth, or more than three times, the box's area).
+pub fn face_hull(
+    landmarks: Option<&crate::landmarks::Landmarks68>,
+    face: &FaceBox,
+) -> Vec<(f32, f32)> {
+    let box_area = (face.width * face.height) as f32;
+    landmarks
+        .map(|l| l.face_hull())
+        .filter(|hull| {
+            let area = polygon_area(hull);
+            hull.len() >= 3 && area > 0.2 * box_area && area < 3.0 * box_area
+        })
+        .unwrap_or_else(|| ellipse_hull(face, 48))
+}
+
+/// Area of a simple polygon (shoelace formula).
+fn polygon_area(polygon: &[(f32, f32)]) -> f32 {
+    let n = polygon.len();
+    (0..n)
+        .map(|i| {
+            let (a, b) = (polygon[i], polygon[(i + 1) % n]);
+            a.0 * b.1 - b.0 * a.1
+        })
+        .sum::<f32>()
+        .abs()
+        / 2.0
 }
 
 #[cfg(test)]

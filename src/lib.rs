@@ -22,6 +22,7 @@ pub mod evidence;
 pub mod faces;
 pub mod heatmap;
 pub mod jpeg;
+pub mod landmarks;
 pub mod metrics;
 pub mod model;
 pub mod output;

@@ -6,9 +6,9 @@
 //! sharpness mismatch between the inner face and its surroundings) and nothing else. The mask is
 //! the ground truth of where the "forgery" is.
 //!
-//! The face region is a convex polygon: the hull of facial landmarks where they are available,
-//! otherwise [`ellipse_hull`] fitted to the detector's box (the fallback used until a landmark
-//! model is bundled).
+//! The face region is a convex polygon: the hull of the 68 facial landmarks with the lower
+//! forehead (`crate::landmarks::Landmarks68::face_hull`), or [`ellipse_hull`] fitted to the
+//! detector's box when the landmarks make no plausible face (`crate::dataset::face_hull`).
 
 use image::imageops::FilterType;
 use image::{GrayImage, Luma, Rgb, RgbImage};

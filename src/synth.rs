@@ -6,10 +6,10 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use crate::cli::SynthArgs;
-use crate::dataset::{self, DataOptions};
+use crate::dataset::{DataOptions, FaceCrop, FaceFinder};
 use crate::rng::Rng;
 use crate::scan;
-use crate::selfblend::{SelfBlendConfig, ellipse_hull, self_blend};
+use crate::selfblend::{SelfBlendConfig, self_blend};
 
 /// Runs the command; exit code 1 when some inputs could not be used.
 pub fn run(args: &SynthArgs) -> anyhow::Result<ExitCode> {
@@ -22,14 +22,15 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<ExitCode> {
         faces_per_image: usize::MAX,
         ..DataOptions::default()
     };
-    let mut detector = None;
+    let mut finder = FaceFinder::default();
     let config = SelfBlendConfig::default();
     let (mut written, mut failed) = (0usize, 0usize);
     for (index, (path, error)) in scan::collect_inputs(&args.inputs).into_iter().enumerate() {
-        let found = match error
-            .map(Err)
-            .unwrap_or_else(|| dataset::face_crops(&path, &options, &mut detector))
-        {
+        let found = match error.map(Err).unwrap_or_else(|| {
+            finder
+                .face_crops(&path, &options)
+                .map_err(|e| e.to_string())
+        }) {
             Ok(found) => found,
             Err(e) => {
                 eprintln!("mclcr: {}: {e}", path.display());
@@ -44,11 +45,10 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<ExitCode> {
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| format!("input{index}"));
-        for (k, (crop, in_crop)) in found.iter().enumerate() {
-            let hull = ellipse_hull(in_crop, 48);
+        for (k, FaceCrop { crop, hull, .. }) in found.iter().enumerate() {
             for n in 0..args.count {
                 let stream = ((index as u64) << 32) | ((k as u64) << 16) | n as u64;
-                let pair = self_blend(crop, &hull, &config, &mut Rng::derive(args.seed, stream));
+                let pair = self_blend(crop, hull, &config, &mut Rng::derive(args.seed, stream));
                 let name = |part: &str| {
                     args.out
                         .join(format!("{stem}-face{}-{n}-{part}.png", k + 1))

@@ -486,16 +486,18 @@ mod tests {
     use std::sync::mpsc;
 
     fn sample(identity: &str, shade: u8) -> FaceSample {
+        let face = FaceBox {
+            x: 8,
+            y: 8,
+            width: 48,
+            height: 48,
+        };
         FaceSample {
             crop: image::RgbImage::from_fn(64, 64, |x, y| {
                 image::Rgb([shade, (x * 3) as u8, (y * 3) as u8])
             }),
-            face: FaceBox {
-                x: 8,
-                y: 8,
-                width: 48,
-                height: 48,
-            },
+            hull: crate::selfblend::ellipse_hull(&face, 48),
+            face,
             fake: false,
             identity: identity.into(),
             path: PathBuf::from(format!("{identity}.png")),

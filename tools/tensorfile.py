@@ -1,0 +1,59 @@
+"""Small numpy-only helpers shared by the conversion and reference scripts in tools/.
+
+- write_safetensors: deterministic safetensors writer (sorted keys, fixed metadata, F32)
+- load_safetensors:  reader for F32 safetensors files, as float64 arrays
+- sha256_file:       lowercase hex SHA-256 of a file
+"""
+import hashlib
+import json
+import os
+import struct
+
+import numpy as np
+
+
+def write_safetensors(path, tensors, metadata):
+    """Writes `tensors` (name -> array) as little-endian F32, atomically, byte-reproducibly."""
+    header = {"__metadata__": dict(sorted(metadata.items()))}
+    offset = 0
+    blobs = []
+    for name in sorted(tensors):
+        arr = np.ascontiguousarray(tensors[name], dtype="<f4")
+        raw = arr.tobytes()
+        header[name] = {"dtype": "F32", "shape": list(arr.shape), "data_offsets": [offset, offset + len(raw)]}
+        blobs.append(raw)
+        offset += len(raw)
+    hjson = json.dumps(header, separators=(",", ":"), sort_keys=True).encode("utf-8")
+    hjson += b" " * (-len(hjson) % 8)
+    tmp = str(path) + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(struct.pack("<Q", len(hjson)))
+        f.write(hjson)
+        for raw in blobs:
+            f.write(raw)
+    os.replace(tmp, path)
+
+
+def load_safetensors(path):
+    """Reads an all-F32 safetensors file into name -> float64 array."""
+    with open(path, "rb") as f:
+        (n,) = struct.unpack("<Q", f.read(8))
+        header = json.loads(f.read(n))
+        data = f.read()
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        assert info["dtype"] == "F32", name
+        b, e = info["data_offsets"]
+        out[name] = np.frombuffer(data[b:e], dtype="<f4").reshape(info["shape"]).astype(np.float64)
+    return out
+
+
+def sha256_file(path):
+    """Lowercase hex SHA-256 of the file at `path`."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
