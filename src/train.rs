@@ -460,7 +460,8 @@ fn save_resume_files(
     Ok(())
 }
 
-fn read_state(path: &Path) -> Result<TrainState, TrainError> {
+/// Reads a run's `state.json`.
+pub fn read_state(path: &Path) -> Result<TrainState, TrainError> {
     let text = std::fs::read_to_string(path).map_err(|e| ModelFileError::io(path, e))?;
     serde_json::from_str(&text).map_err(|e| TrainError::State {
         path: path.to_path_buf(),

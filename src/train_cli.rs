@@ -85,8 +85,12 @@ pub struct EvalArgs {
     pub device: DeviceChoice,
 }
 
+/// The run's options: a resumed run's own (from its `state.json`), else `--config` or the
+/// defaults; then the flags given on the command line.
 fn options_from(args: &TrainArgs) -> anyhow::Result<TrainOptions> {
+    let state_file = args.out.join("state.json");
     let mut options = match &args.config {
+        _ if args.resume && state_file.is_file() => train::read_state(&state_file)?.options,
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("reading {}", path.display()))?;

@@ -105,6 +105,12 @@ fn train_writes_checkpoints_resumes_and_eval_reports_metrics() {
     );
     assert_eq!(state(&out)["epochs_done"], 3);
     assert_eq!(state(&out)["history"].as_array().unwrap().len(), 3);
+    // Resuming without flags keeps the run's own options (3 epochs): nothing is left to do.
+    let mut args = train_args(&real, &out, &[]);
+    args.push("--resume");
+    let again = mclcr(&args);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again.stderr));
+    assert_eq!(state(&out)["epochs_done"], 3);
 
     // The checkpoint is a model the rest of mclcr loads: eval on self-blends of the faces.
     let roc = dir.path().join("roc");
