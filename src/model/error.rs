@@ -6,12 +6,14 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum ModelFileError {
     /// The file could not be read or written.
-    #[error("{path}: {source}")]
+    // The OS error is part of the message, not a `source`: callers printing the error chain
+    // would otherwise show it twice.
+    #[error("{path}: {error}")]
     Io {
         /// The file.
         path: PathBuf,
         /// The operating system's error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The file's checksum is not the one recorded for it.
     #[error(
@@ -53,10 +55,10 @@ pub enum ModelFileError {
 
 impl ModelFileError {
     /// An I/O error on `path`.
-    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    pub fn io(path: impl Into<PathBuf>, error: std::io::Error) -> Self {
         Self::Io {
             path: path.into(),
-            source,
+            error,
         }
     }
 }
