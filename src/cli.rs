@@ -21,14 +21,16 @@ use crate::scorer::Scorer;
 #[derive(Debug, Parser)]
 #[command(name = "mclcr", version, about, long_about = None)]
 pub struct Cli {
-    /// What to do.
+    /// What to do; without a command, the desktop app opens.
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Open the desktop app, optionally with images or folders to analyse.
+    Gui(GuiArgs),
     /// Analyse images and folders (recursively): faces, scores, verdicts, explanation maps.
     Analyze(AnalyzeArgs),
     /// Make self-blended pseudo-fakes from real faces, for a person to inspect: real, fake and
@@ -42,6 +44,13 @@ pub enum Command {
     Bench(BenchArgs),
     /// List the compute devices mclcr can see and say which one `auto` picks.
     Devices(DevicesArgs),
+}
+
+/// Arguments of `mclcr gui`.
+#[derive(Debug, clap::Args)]
+pub struct GuiArgs {
+    /// Images or folders to analyse at start.
+    pub inputs: Vec<PathBuf>,
 }
 
 /// Flags of `mclcr bench`.
@@ -172,7 +181,15 @@ pub fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    match cli.command {
+    let Some(command) = cli.command else {
+        crate::app::run(Vec::new())?;
+        return Ok(ExitCode::SUCCESS);
+    };
+    match command {
+        Command::Gui(args) => {
+            crate::app::run(args.inputs)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Analyze(args) => run_analyze(args),
         Command::Synth(args) => crate::synth::run(&args),
         Command::Train(args) => crate::train_cli::run_train(args),

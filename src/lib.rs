@@ -13,12 +13,14 @@
 //!   schedule), [`metrics`] (accuracy, ROC, AUC, EER), [`rng`];
 //! - shipped files: [`assets`]; the command line: [`cli`]; speed: [`bench`].
 
+pub mod app;
 pub mod assets;
 pub mod bench;
 pub mod cli;
 pub mod dataset;
 pub mod device;
 pub mod evidence;
+pub mod explain;
 pub mod faces;
 pub mod heatmap;
 pub mod jpeg;
@@ -27,6 +29,7 @@ pub mod metrics;
 pub mod model;
 pub mod output;
 pub mod preprocess;
+pub mod report;
 pub mod rng;
 pub mod robustness;
 pub mod roc_plot;

@@ -10,6 +10,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError};
 use std::sync::{Arc, Mutex};
 
@@ -53,6 +54,11 @@ pub struct ScanOptions {
     pub maps_dir: Option<PathBuf>,
     /// Re-score every face under JPEG re-compression and rescaling.
     pub robustness: bool,
+    /// Attach a thumbnail whose longer side is this many pixels to every report.
+    pub thumbnail: Option<u32>,
+    /// Set from another thread to stop: inputs not yet started are dropped, the scan returns
+    /// once those in flight are reported.
+    pub cancel: Option<Arc<AtomicBool>>,
 }
 
 impl Default for ScanOptions {
@@ -67,6 +73,8 @@ impl Default for ScanOptions {
             flag_rules: FlagRules::default(),
             maps_dir: None,
             robustness: false,
+            thumbnail: None,
+            cancel: None,
         }
     }
 }
@@ -120,6 +128,9 @@ pub struct ImageReport {
     pub flags: Vec<Flag>,
     /// Why the file could not be analysed.
     pub error: Option<String>,
+    /// A small copy of the image (with [`ScanOptions::thumbnail`]).
+    #[serde(skip)]
+    pub thumbnail: Option<RgbImage>,
 }
 
 impl ImageReport {
@@ -137,6 +148,7 @@ impl ImageReport {
             faces: Vec::new(),
             flags: Vec::new(),
             error: Some(error),
+            thumbnail: None,
         }
     }
 }
@@ -210,6 +222,7 @@ struct DecodedImage {
     jpeg_quality: Option<u8>,
     faces: Vec<(Option<DetectedFace>, FaceBox, RgbImage)>,
     flags: Vec<Flag>,
+    thumbnail: Option<RgbImage>,
 }
 
 fn decode_one(
@@ -268,6 +281,14 @@ fn decode_one(
     {
         flags.push(Flag::HeavyCompression { quality });
     }
+    let thumbnail = options.thumbnail.map(|side| {
+        let scale = side.max(1) as f32 / width.max(height).max(1) as f32;
+        let (w, h) = (
+            ((width as f32 * scale).round() as u32).max(1),
+            ((height as f32 * scale).round() as u32).max(1),
+        );
+        image::imageops::thumbnail(&loaded.rgb, w, h)
+    });
     Ok(DecodedImage {
         sha256: loaded.sha256,
         format: loaded.format,
@@ -276,6 +297,7 @@ fn decode_one(
         jpeg_quality: loaded.jpeg_quality,
         faces,
         flags,
+        thumbnail,
     })
 }
 
@@ -293,9 +315,12 @@ pub fn scan(
     let job_rx = Arc::new(Mutex::new(job_rx));
     let input_side = scorer.input_side();
     std::thread::scope(|scope| {
+        let cancel = options.cancel.clone();
         scope.spawn(move || {
             for (index, (path, error)) in inputs.into_iter().enumerate() {
-                if job_tx.send((index, path, error)).is_err() {
+                if cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed))
+                    || job_tx.send((index, path, error)).is_err()
+                {
                     break;
                 }
             }
@@ -459,6 +484,7 @@ fn build_report(index: usize, path: PathBuf, image: DecodedImage) -> ImageReport
         faces: Vec::new(),
         flags: image.flags,
         error: None,
+        thumbnail: image.thumbnail,
     };
     report.faces = image
         .faces

@@ -89,7 +89,9 @@ impl Flag {
             Self::NoFace => "no face found".into(),
             Self::ManyFaces { count } => format!("{count} faces (crowd)"),
             Self::SmallFace { side, input } => format!("face {side} px < model input {input} px"),
-            Self::HeavyCompression { quality } => format!("heavy JPEG compression (q≈{quality})"),
+            Self::HeavyCompression { quality } => {
+                format!("heavy JPEG compression (quality about {quality})")
+            }
             Self::Unstable => "verdict flips under re-compression or rescaling".into(),
         }
     }

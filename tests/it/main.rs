@@ -3,6 +3,8 @@
 mod analyze;
 mod cli;
 mod common;
+mod gui;
+mod heatmap_shader;
 mod imagenet;
 mod landmarks;
 mod model_store;

@@ -17,7 +17,7 @@ fn text(bytes: &[u8]) -> String {
 }
 
 /// `identities` folders of `per_identity` face-like crops each (distinct colours and textures).
-fn crops(root: &Path, identities: u32, per_identity: u32) -> PathBuf {
+pub(crate) fn crops(root: &Path, identities: u32, per_identity: u32) -> PathBuf {
     for id in 0..identities {
         let dir = root.join(format!("person{id}"));
         std::fs::create_dir_all(&dir).unwrap();

@@ -1,0 +1,381 @@
+//! Background work for the app: loading a model, scanning, explaining a face, fine-tuning,
+//! file dialogs. Each runs on its own thread and reports through one channel that the UI drains
+//! every frame; the UI thread never waits on the model or the disk.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, Sender};
+use std::sync::{Arc, mpsc};
+
+use crate::dataset::{self, DataOptions};
+use crate::device::{self, DeviceChoice};
+use crate::explain::{self, FaceExplanation};
+use crate::faces::FaceBox;
+use crate::scan::{self, ImageReport, ScanOptions};
+use crate::scorer::Scorer;
+use crate::train::{self, TrainEvent, TrainOptions};
+
+/// Longer side of queue thumbnails, in pixels.
+pub const THUMBNAIL_SIDE: u32 = 96;
+
+/// Longer side of the inspector's picture, in pixels.
+pub const PREVIEW_SIDE: u32 = 1600;
+
+/// What the background threads report.
+#[derive(Debug)]
+pub enum JobEvent {
+    /// A model is ready.
+    ModelReady(Arc<Scorer>),
+    /// Loading a model failed.
+    ModelFailed(String),
+    /// A scan knows how many files it has.
+    ScanStarted {
+        /// Scan id.
+        scan: u64,
+        /// Files to analyse.
+        total: usize,
+    },
+    /// One file analysed.
+    Report {
+        /// Scan id.
+        scan: u64,
+        /// The result.
+        report: Box<ImageReport>,
+    },
+    /// A scan ended (finished or cancelled).
+    ScanFinished {
+        /// Scan id.
+        scan: u64,
+    },
+    /// A face's explanation.
+    Explained {
+        /// Which face: (file, crop, robustness asked for).
+        key: ExplainKey,
+        /// The result.
+        result: Result<Box<FaceExplanation>, String>,
+    },
+    /// An image for the inspector, at most [`PREVIEW_SIDE`] pixels on its longer side.
+    Preview {
+        /// The file.
+        path: PathBuf,
+        /// The picture, or why it could not be read.
+        result: Result<image::RgbImage, String>,
+    },
+    /// Fine-tuning progress.
+    Train(TrainEvent),
+    /// Fine-tuning ended: the best checkpoint's manifest, or why it failed.
+    TrainEnded(Result<Option<PathBuf>, String>),
+    /// Paths picked in a dialog, for a purpose.
+    Picked(PickPurpose, Vec<PathBuf>),
+}
+
+/// Identifies one explanation request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExplainKey {
+    /// The image file.
+    pub path: PathBuf,
+    /// The face crop in it.
+    pub crop: FaceBox,
+    /// Whether robustness scores were asked for.
+    pub robustness: bool,
+}
+
+/// What a file dialog's answer is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PickPurpose {
+    /// Images to analyse.
+    Analyse,
+    /// A model manifest to load.
+    Model,
+    /// Folders of real faces for fine-tuning.
+    TrainReal,
+    /// Folders of manipulated faces for fine-tuning.
+    TrainFake,
+    /// The fine-tuning output folder.
+    TrainOut,
+    /// Where to write a JSON Lines export.
+    ExportJson,
+    /// Where to write a CSV export.
+    ExportCsv,
+    /// Where to write an HTML report.
+    ExportHtml,
+}
+
+/// A fine-tuning run to start.
+#[derive(Debug, Clone)]
+pub struct TrainRequest {
+    /// Folders of real faces.
+    pub real: Vec<PathBuf>,
+    /// Folders of manipulated faces (empty: self-blended fakes).
+    pub fake: Vec<PathBuf>,
+    /// Inputs are face crops already.
+    pub whole_image: bool,
+    /// Training options.
+    pub options: TrainOptions,
+    /// Checkpoint folder.
+    pub out: PathBuf,
+    /// Continue the run in `out`.
+    pub resume: bool,
+    /// Compute device.
+    pub device: DeviceChoice,
+}
+
+/// A job's handle on the channel back to the UI; wakes the UI when it sends.
+#[derive(Clone)]
+pub struct Reporter {
+    tx: Sender<JobEvent>,
+    wake: Arc<dyn Fn() + Send + Sync>,
+}
+
+impl Reporter {
+    /// Sends an event and asks for a repaint.
+    pub fn send(&self, event: JobEvent) {
+        let _ = self.tx.send(event);
+        (self.wake)();
+    }
+}
+
+/// The jobs of one app.
+pub struct Jobs {
+    reporter: Reporter,
+    rx: Receiver<JobEvent>,
+    scan_cancel: Option<Arc<AtomicBool>>,
+    train_cancel: Option<Arc<AtomicBool>>,
+    next_scan: u64,
+}
+
+impl std::fmt::Debug for Jobs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Jobs")
+            .field("next_scan", &self.next_scan)
+            .finish()
+    }
+}
+
+impl Jobs {
+    /// Jobs whose events wake the UI through `wake` (e.g. `ctx.request_repaint()`).
+    pub fn new(wake: Arc<dyn Fn() + Send + Sync>) -> Self {
+        let (tx, rx) = mpsc::channel();
+        Self {
+            reporter: Reporter { tx, wake },
+            rx,
+            scan_cancel: None,
+            train_cancel: None,
+            next_scan: 0,
+        }
+    }
+
+    /// Events that arrived since the last call.
+    pub fn poll(&self) -> Vec<JobEvent> {
+        self.rx.try_iter().collect()
+    }
+
+    /// Loads the model of `manifest` (or the built-in one) on the device for `choice`.
+    pub fn load_model(&self, manifest: Option<PathBuf>, choice: DeviceChoice) {
+        let reporter = self.reporter.clone();
+        std::thread::spawn(move || {
+            let result = device::select(choice)
+                .map_err(|e| e.to_string())
+                .and_then(|selected| {
+                    match &manifest {
+                        Some(path) => Scorer::from_file(path, selected),
+                        None => Scorer::builtin(selected),
+                    }
+                    .map_err(|e| e.to_string())
+                });
+            reporter.send(match result {
+                Ok(scorer) => JobEvent::ModelReady(Arc::new(scorer)),
+                Err(e) => JobEvent::ModelFailed(e),
+            });
+        });
+    }
+
+    /// Starts analysing `paths` with `scorer`; returns the scan's id.
+    pub fn scan(&mut self, paths: Vec<PathBuf>, scorer: Arc<Scorer>) -> u64 {
+        let id = self.next_scan;
+        self.next_scan += 1;
+        let cancel = Arc::new(AtomicBool::new(false));
+        self.scan_cancel = Some(Arc::clone(&cancel));
+        let reporter = self.reporter.clone();
+        std::thread::spawn(move || {
+            let inputs = scan::collect_inputs(&paths);
+            reporter.send(JobEvent::ScanStarted {
+                scan: id,
+                total: inputs.len(),
+            });
+            let options = ScanOptions {
+                thumbnail: Some(THUMBNAIL_SIDE),
+                cancel: Some(cancel),
+                ..ScanOptions::default()
+            };
+            scan::scan(inputs, &scorer, &options, |report| {
+                reporter.send(JobEvent::Report {
+                    scan: id,
+                    report: Box::new(report),
+                });
+            });
+            reporter.send(JobEvent::ScanFinished { scan: id });
+        });
+        id
+    }
+
+    /// Stops the running scan (files in flight are still reported).
+    pub fn cancel_scan(&self) {
+        if let Some(cancel) = &self.scan_cancel {
+            cancel.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Explains one face.
+    pub fn explain(&self, key: ExplainKey, scorer: Arc<Scorer>) {
+        let reporter = self.reporter.clone();
+        std::thread::spawn(move || {
+            let result = explain::explain_file(&scorer, &key.path, &key.crop, key.robustness)
+                .map(Box::new)
+                .map_err(|e| e.to_string());
+            reporter.send(JobEvent::Explained { key, result });
+        });
+    }
+
+    /// Reads an image for the inspector.
+    pub fn preview(&self, path: PathBuf) {
+        let reporter = self.reporter.clone();
+        std::thread::spawn(move || {
+            let result = crate::evidence::load(&path, &crate::evidence::LoadLimits::default())
+                .map(|loaded| {
+                    let (w, h) = loaded.rgb.dimensions();
+                    if w.max(h) <= PREVIEW_SIDE {
+                        loaded.rgb
+                    } else {
+                        let scale = PREVIEW_SIDE as f32 / w.max(h) as f32;
+                        image::imageops::thumbnail(
+                            &loaded.rgb,
+                            ((w as f32 * scale) as u32).max(1),
+                            ((h as f32 * scale) as u32).max(1),
+                        )
+                    }
+                })
+                .map_err(|e| e.to_string());
+            reporter.send(JobEvent::Preview { path, result });
+        });
+    }
+
+    /// Starts fine-tuning.
+    pub fn train(&mut self, request: TrainRequest) {
+        let TrainRequest {
+            real,
+            fake,
+            whole_image,
+            options,
+            out,
+            resume,
+            device: choice,
+        } = request;
+        let cancel = Arc::new(AtomicBool::new(false));
+        self.train_cancel = Some(Arc::clone(&cancel));
+        let reporter = self.reporter.clone();
+        std::thread::spawn(move || {
+            let result = (|| -> Result<Option<PathBuf>, String> {
+                let selected = device::select(choice).map_err(|e| e.to_string())?;
+                let data = dataset::load(
+                    &real,
+                    &fake,
+                    &DataOptions {
+                        side: options.config.image_size as u32,
+                        whole_image,
+                        seed: options.seed,
+                        ..DataOptions::default()
+                    },
+                )
+                .map_err(|e| e.to_string())?;
+                let (tx, rx) = mpsc::channel();
+                let forward = reporter.clone();
+                let relay = std::thread::spawn(move || {
+                    for event in rx.iter() {
+                        forward.send(JobEvent::Train(event));
+                    }
+                });
+                let state = train::train(
+                    &data,
+                    &options,
+                    &out,
+                    resume,
+                    &selected.device,
+                    &tx,
+                    &cancel,
+                );
+                drop(tx);
+                let _ = relay.join();
+                let state = state.map_err(|e| e.to_string())?;
+                let best = out.join("best.json");
+                Ok((state.epochs_done > 0 && best.is_file()).then_some(best))
+            })();
+            reporter.send(JobEvent::TrainEnded(result));
+        });
+    }
+
+    /// Asks the running fine-tuning to stop after the current step.
+    pub fn cancel_training(&self) {
+        if let Some(cancel) = &self.train_cancel {
+            cancel.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Opens a native file dialog on its own thread; the answer arrives as [`JobEvent::Picked`].
+    pub fn pick(&self, purpose: PickPurpose, start: Option<PathBuf>) {
+        let reporter = self.reporter.clone();
+        std::thread::spawn(move || {
+            let mut dialog = rfd::FileDialog::new();
+            if let Some(dir) = start {
+                dialog = dialog.set_directory(dir);
+            }
+            let picked: Vec<PathBuf> = match purpose {
+                PickPurpose::Analyse => dialog
+                    .add_filter("images", &scan::IMAGE_EXTENSIONS)
+                    .pick_files()
+                    .unwrap_or_default(),
+                PickPurpose::Model => dialog
+                    .add_filter("mclcr model manifest", &["json"])
+                    .pick_file()
+                    .into_iter()
+                    .collect(),
+                PickPurpose::TrainReal | PickPurpose::TrainFake => {
+                    dialog.pick_folders().unwrap_or_default()
+                }
+                PickPurpose::TrainOut => dialog.pick_folder().into_iter().collect(),
+                PickPurpose::ExportJson => dialog
+                    .set_file_name("mclcr-report.jsonl")
+                    .save_file()
+                    .into_iter()
+                    .collect(),
+                PickPurpose::ExportCsv => dialog
+                    .set_file_name("mclcr-report.csv")
+                    .save_file()
+                    .into_iter()
+                    .collect(),
+                PickPurpose::ExportHtml => dialog
+                    .set_file_name("mclcr-report.html")
+                    .save_file()
+                    .into_iter()
+                    .collect(),
+            };
+            if !picked.is_empty() {
+                reporter.send(JobEvent::Picked(purpose, picked));
+            }
+        });
+    }
+
+    /// Opens a folder picker for images to analyse.
+    pub fn pick_folder(&self, start: Option<PathBuf>) {
+        let reporter = self.reporter.clone();
+        std::thread::spawn(move || {
+            let mut dialog = rfd::FileDialog::new();
+            if let Some(dir) = start {
+                dialog = dialog.set_directory(dir);
+            }
+            if let Some(folders) = dialog.pick_folders() {
+                reporter.send(JobEvent::Picked(PickPurpose::Analyse, folders));
+            }
+        });
+    }
+}

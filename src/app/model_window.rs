@@ -1,0 +1,105 @@
+//! The model and device window: which model gives the verdicts (name, checksum, card), loading
+//! another one, and the device it runs on (GPU adapter, or the CPU and why).
+
+use eframe::egui;
+
+use super::jobs::PickPurpose;
+use super::{MclcrApp, ModelStatus};
+use crate::device::DeviceChoice;
+
+/// Draws the window when it is open.
+pub fn show(app: &mut MclcrApp, ctx: &egui::Context) {
+    let mut open = app.state.show_model;
+    egui::Window::new("Model & device")
+        .open(&mut open)
+        .default_width(460.0)
+        .show(ctx, |ui| contents(app, ui));
+    app.state.show_model = open;
+}
+
+fn contents(app: &mut MclcrApp, ui: &mut egui::Ui) {
+    match &app.model {
+        ModelStatus::Loading => {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("loading…");
+            });
+        }
+        ModelStatus::Failed(e) => {
+            ui.colored_label(egui::Color32::RED, e);
+        }
+        ModelStatus::Ready(scorer) => {
+            let m = &scorer.manifest;
+            egui::Grid::new("model-card").num_columns(2).show(ui, |ui| {
+                ui.label("model");
+                ui.label(&m.name);
+                ui.end_row();
+                ui.label("id");
+                ui.monospace(scorer.model_id());
+                ui.end_row();
+                ui.label("weights SHA-256");
+                ui.monospace(&m.weights_sha256);
+                ui.end_row();
+                ui.label("trained");
+                ui.label(if m.trained {
+                    "yes"
+                } else {
+                    "no: ImageNet backbone, untrained classifier; it gives no verdicts"
+                });
+                ui.end_row();
+                ui.label("thresholds");
+                ui.label(format!(
+                    "no evidence below {:.2}, likely manipulated from {:.2}",
+                    m.bands.clear, m.bands.manipulated
+                ));
+                ui.end_row();
+                ui.label("backbone");
+                ui.label(&m.provenance.backbone);
+                ui.end_row();
+                ui.label("training");
+                ui.label(&m.provenance.training);
+                ui.end_row();
+                ui.label("licence");
+                ui.label(&m.provenance.licence);
+                ui.end_row();
+                ui.label("device");
+                ui.label(&scorer.device.label);
+                ui.end_row();
+            });
+            if let Some(notice) = &scorer.device.notice {
+                ui.weak(notice);
+            }
+        }
+    }
+    ui.separator();
+    ui.horizontal(|ui| {
+        if ui.button("Load a model…").clicked() {
+            app.jobs
+                .pick(PickPurpose::Model, app.state.last_dir.clone());
+        }
+        if ui
+            .add_enabled(
+                app.state.model.is_some(),
+                egui::Button::new("Built-in model"),
+            )
+            .clicked()
+        {
+            app.load_model(None);
+        }
+    });
+    ui.horizontal(|ui| {
+        ui.label("device");
+        let before = app.state.device;
+        for (choice, label) in [
+            (DeviceChoice::Auto, "auto"),
+            (DeviceChoice::Gpu, "GPU"),
+            (DeviceChoice::Cpu, "CPU"),
+        ] {
+            ui.selectable_value(&mut app.state.device, choice, label);
+        }
+        if app.state.device != before {
+            let model = app.state.model.clone();
+            app.load_model(model);
+        }
+    });
+}

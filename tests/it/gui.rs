@@ -1,0 +1,298 @@
+//! The desktop app driven through egui_kittest: the real `MclcrApp`, its worker threads and
+//! models, with no window. Files are dropped as a window system would drop them.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use mclcr::app::jobs::PickPurpose;
+use mclcr::app::state::AppState;
+use mclcr::app::{MclcrApp, ModelStatus, export};
+use mclcr::device::DeviceChoice;
+
+#[derive(Debug)]
+struct Dropped(PathBuf);
+
+impl eframe::egui::DroppedFile for Dropped {
+    fn path(&self) -> &Path {
+        &self.0
+    }
+
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(&self.0).map_err(|e| e.to_string())
+    }
+}
+
+fn samples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/samples")
+}
+
+fn app(state: AppState) -> Harness<'static, MclcrApp> {
+    let state = AppState {
+        device: DeviceChoice::Cpu,
+        ..state
+    };
+    let app = MclcrApp::new(state, Arc::new(|| {}));
+    Harness::builder()
+        .with_size(eframe::egui::vec2(1400.0, 900.0))
+        .build_ui_state(|ui, app: &mut MclcrApp| app.show(ui), app)
+}
+
+/// Steps the app (in real time: workers run meanwhile) until `done` holds.
+fn step_until(
+    harness: &mut Harness<'static, MclcrApp>,
+    what: &str,
+    limit: Duration,
+    done: impl Fn(&MclcrApp) -> bool,
+) {
+    let started = Instant::now();
+    while !done(harness.state()) {
+        assert!(started.elapsed() < limit, "timed out waiting for {what}");
+        harness.step();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    harness.step();
+    harness.step();
+}
+
+/// Asserts that some widget's label contains `text` (it may appear in several panels).
+fn shows(harness: &Harness<'static, MclcrApp>, text: &str) {
+    assert!(
+        harness.query_all_by_label_contains(text).next().is_some(),
+        "nothing shows {text:?}"
+    );
+}
+
+fn drop_files(harness: &mut Harness<'static, MclcrApp>, paths: &[PathBuf]) {
+    for path in paths {
+        harness
+            .input_mut()
+            .dropped_files
+            .push(Arc::new(Dropped(path.clone())));
+    }
+    harness.step();
+}
+
+fn scanned(harness: &mut Harness<'static, MclcrApp>, expected: usize) {
+    step_until(harness, "the model", Duration::from_secs(120), |app| {
+        matches!(app.model, ModelStatus::Ready(_))
+    });
+    step_until(harness, "the scan", Duration::from_secs(300), |app| {
+        !app.scan.running && app.items.len() >= expected
+    });
+}
+
+#[test]
+fn a_dropped_sample_shows_a_verdict_and_the_inspector_its_views() {
+    let mut harness = app(AppState::default());
+    harness.get_by_label("Drop images or folders here");
+    drop_files(&mut harness, &[samples().join("grace_hopper.jpg")]);
+    scanned(&mut harness, 1);
+    let item = &harness.state().items[0];
+    assert_eq!(item.report.faces.len(), 1, "{:?}", item.report);
+    assert!(item.thumbnail.is_some());
+    // The built-in model's classifier is untrained: the app says so instead of a verdict.
+    shows(&harness, "no verdict (untrained)");
+    shows(&harness, "grace_hopper.jpg");
+    shows(&harness, "face 1 of 1: score");
+
+    step_until(
+        &mut harness,
+        "the explanation",
+        Duration::from_secs(120),
+        |app| app.shown.as_ref().is_some_and(|s| s.result.is_some()) && app.preview.is_some(),
+    );
+    shows(&harness, "amplitude attention");
+    shows(&harness, "phase attention");
+    shows(&harness, "What to look for");
+    harness.get_by_label("Style correlations").click();
+    harness.step();
+    harness.step();
+    harness.get_by_label("stage 1 (fine)");
+    harness.get_by_label("Spectrum").click();
+    harness.step();
+    harness.step();
+    shows(&harness, "centre = zero frequency");
+    harness.get_by_label("Robustness").click();
+    harness.step();
+    harness.step();
+    harness.get_by_label("Run the robustness check").click();
+    step_until(
+        &mut harness,
+        "the robustness scores",
+        Duration::from_secs(120),
+        |app| {
+            app.shown
+                .as_ref()
+                .is_some_and(|s| matches!(&s.result, Some(Ok(e)) if e.robustness.len() == 4))
+        },
+    );
+    shows(&harness, "under every edit");
+    assert_eq!(harness.state().items[0].report.faces[0].robustness.len(), 4);
+}
+
+#[test]
+fn exports_are_valid_html_json_lines_and_csv() {
+    let mut harness = app(AppState::default());
+    drop_files(&mut harness, &[samples()]);
+    scanned(&mut harness, 4);
+    let dir = crate::common::tempdir();
+    let app = harness.state();
+    // A bookmark travels into the report.
+    let sha = app.items[0].report.sha256.clone().unwrap();
+    let mut app_state = app.state.clone();
+    app_state.bookmarks.insert(
+        sha.clone(),
+        mclcr::report::Bookmark {
+            status: mclcr::report::BookmarkStatus::ToCheck,
+            note: "ask the <photographer>".into(),
+        },
+    );
+    harness.state_mut().state = app_state;
+    let app = harness.state();
+
+    let html_path = dir.path().join("report.html");
+    export::write(app, PickPurpose::ExportHtml, &html_path).unwrap();
+    let html = std::fs::read_to_string(&html_path).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>") && html.trim_end().ends_with("</html>"));
+    assert_eq!(html.matches("<h2>").count(), 4);
+    assert!(html.contains(&sha));
+    let scorer = app.scorer().unwrap();
+    assert!(html.contains(&scorer.model_id()));
+    assert!(html.contains(&scorer.manifest.weights_sha256));
+    assert!(html.contains("ask the &lt;photographer&gt;") && html.contains("to check"));
+    assert!(html.contains(env!("CARGO_PKG_VERSION")));
+    assert!(
+        html.contains("data:image/png;base64,iVBORw0KGgo"),
+        "no embedded PNG"
+    );
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "the report fetches nothing"
+    );
+
+    let json_path = dir.path().join("report.jsonl");
+    export::write(app, PickPurpose::ExportJson, &json_path).unwrap();
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&json_path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 5);
+    assert_eq!(lines[4]["type"], "summary");
+    assert_eq!(lines[4]["analysed"], 4);
+
+    let csv_path = dir.path().join("report.csv");
+    export::write(app, PickPurpose::ExportCsv, &csv_path).unwrap();
+    let csv = std::fs::read_to_string(&csv_path).unwrap();
+    assert!(csv.lines().count() >= 5, "{csv}");
+}
+
+#[test]
+fn a_one_epoch_fine_tune_shows_progress_and_finishes() {
+    let dir = crate::common::tempdir();
+    let real = crate::train::crops(&dir.path().join("real"), 4, 2);
+    let out = dir.path().join("run");
+    let mut state = AppState {
+        show_training: true,
+        ..AppState::default()
+    };
+    state.train.real = vec![real];
+    state.train.out = Some(out.clone());
+    state.train.network = "tiny".into();
+    state.train.epochs = 1;
+    state.train.batch = 4;
+    state.train.learning_rate = 1e-3;
+    state.train.whole_image = true;
+    let mut harness = app(state);
+    shows(&harness, "Fine-tuning");
+    harness.get_by_label("Start").click();
+    harness.step();
+    assert!(harness.state().training.running);
+    harness.step();
+    if harness.state().training.running {
+        harness.get_by_label("Pause");
+    }
+    step_until(
+        &mut harness,
+        "the fine-tune",
+        Duration::from_secs(300),
+        |app| !app.training.running,
+    );
+    let view = &harness.state().training;
+    assert!(view.error.is_none(), "{:?}", view.error);
+    assert!(!view.loss.is_empty(), "no step reported");
+    assert_eq!(view.auc.len(), 1);
+    assert!(out.join("best.json").is_file());
+    harness.get_by_label("loss per step");
+    shows(&harness, "last validation: ACC");
+    harness.get_by_label("Use this model").click();
+    harness.step();
+    step_until(
+        &mut harness,
+        "the fine-tuned model",
+        Duration::from_secs(60),
+        |app| matches!(&app.model, ModelStatus::Ready(s) if s.manifest.trained),
+    );
+    assert_eq!(
+        harness.state().state.model.as_deref(),
+        Some(out.join("best.json").as_path())
+    );
+}
+
+/// UI frame times while a large folder scans: `MCLCR_FRAME_BENCH_IMAGES=1000 cargo test
+/// --release --test it -- --ignored frame_times --nocapture`. Measures the time the UI thread
+/// spends building each frame (no rendering: kittest runs headless).
+#[test]
+#[ignore]
+fn frame_times_while_scanning_a_large_folder() {
+    let count: usize = std::env::var("MCLCR_FRAME_BENCH_IMAGES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200);
+    let dir = crate::common::tempdir();
+    let source = image::open(samples().join("grace_hopper.jpg"))
+        .unwrap()
+        .to_rgb8();
+    for i in 0..count {
+        let side = 300 + (i % 7) as u32 * 20;
+        let mut img = image::imageops::resize(
+            &source,
+            side,
+            side * 600 / 512,
+            image::imageops::FilterType::Triangle,
+        );
+        img.get_pixel_mut(0, 0).0 = [(i % 256) as u8, (i / 256) as u8, 0];
+        img.save(dir.path().join(format!("img{i:04}.png"))).unwrap();
+    }
+    let mut harness = app(AppState::default());
+    step_until(&mut harness, "the model", Duration::from_secs(120), |app| {
+        matches!(app.model, ModelStatus::Ready(_))
+    });
+    harness.state_mut().frame_stats = Default::default();
+    drop_files(&mut harness, &[dir.path().to_path_buf()]);
+    let started = Instant::now();
+    let mut frames = Vec::new();
+    while harness.state().scan.running || harness.state().items.len() < count {
+        let t = Instant::now();
+        harness.step();
+        frames.push(t.elapsed());
+        assert!(started.elapsed() < Duration::from_secs(3600));
+        std::thread::sleep(Duration::from_millis(16));
+    }
+    frames.sort();
+    let pct = |p: f64| frames[((frames.len() - 1) as f64 * p) as usize].as_secs_f64() * 1e3;
+    let stats = harness.state().frame_stats;
+    eprintln!(
+        "{count} images in {:.1} s; {} frames: median {:.2} ms, p99 {:.2} ms, max {:.2} ms (UI build only: mean {:.2} ms, max {:.2} ms)",
+        started.elapsed().as_secs_f64(),
+        frames.len(),
+        pct(0.5),
+        pct(0.99),
+        pct(1.0),
+        stats.mean().as_secs_f64() * 1e3,
+        stats.max.as_secs_f64() * 1e3
+    );
+}
