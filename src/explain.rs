@@ -25,6 +25,9 @@ pub struct FaceExplanation {
     pub band: Band,
     /// Centred log-amplitude spectrum of the grayscale crop, scaled to 0..255.
     pub spectrum: GrayImage,
+    /// The amplitude and phase attention as inferno colours at the crop's size (the overlays
+    /// at full opacity), so that an overlay at any opacity is one blend away.
+    pub colour_layers: [RgbImage; 2],
     /// Scores under re-compression and rescaling (empty unless asked for).
     pub robustness: Vec<VariantScore>,
 }
@@ -90,13 +93,36 @@ pub fn explain_crop(scorer: &Scorer, face: &RgbImage, with_robustness: bool) -> 
     } else {
         Vec::new()
     };
+    let colour_layers = if score.grid > 0 {
+        [
+            crate::heatmap::overlay(&crop, &score.amplitude_map, score.grid, 1.0),
+            crate::heatmap::overlay(&crop, &score.phase_map, score.grid, 1.0),
+        ]
+    } else {
+        [RgbImage::new(1, 1), RgbImage::new(1, 1)]
+    };
     FaceExplanation {
+        colour_layers,
         spectrum: log_amplitude_spectrum(&crop),
         crop,
         score,
         band,
         robustness,
     }
+}
+
+/// `face` blended with a colour layer of the same size: what [`crate::heatmap::overlay`] gives
+/// at `opacity` when `colours` is its result at full opacity.
+pub fn blend(face: &RgbImage, colours: &RgbImage, opacity: f32) -> RgbImage {
+    let opacity = opacity.clamp(0.0, 1.0);
+    let mut out = face.clone();
+    if colours.dimensions() != face.dimensions() {
+        return out;
+    }
+    for (o, c) in out.iter_mut().zip(colours.iter()) {
+        *o = (*o as f32 * (1.0 - opacity) + *c as f32 * opacity).round() as u8;
+    }
+    out
 }
 
 /// The centred (zero frequency in the middle) log-amplitude spectrum `ln(1 + |X|)` of an
@@ -143,6 +169,21 @@ pub fn log_amplitude_spectrum(image: &RgbImage) -> GrayImage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn blending_a_colour_layer_equals_the_direct_overlay() {
+        let face = RgbImage::from_fn(32, 32, |x, y| {
+            image::Rgb([(x * 7) as u8, (y * 5) as u8, 90])
+        });
+        let map: Vec<f32> = (0..16).map(|i| (i * 5 % 7) as f32).collect();
+        let colours = crate::heatmap::overlay(&face, &map, 4, 1.0);
+        for opacity in [0.0, 0.35, 0.6, 1.0] {
+            assert_eq!(
+                blend(&face, &colours, opacity),
+                crate::heatmap::overlay(&face, &map, 4, opacity)
+            );
+        }
+    }
 
     #[test]
     fn a_flat_image_has_all_its_energy_at_the_centre() {

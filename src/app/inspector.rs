@@ -518,7 +518,7 @@ pub fn presentation(app: &mut MclcrApp, ui: &mut egui::Ui) {
                     if let Some(t) = texture {
                         columns[1].add(egui::Image::from_texture((
                             t.id(),
-                            egui::vec2(side, side) * 0.5,
+                            egui::vec2(side, side) * 0.8,
                         )));
                     }
                 }
@@ -526,10 +526,13 @@ pub fn presentation(app: &mut MclcrApp, ui: &mut egui::Ui) {
             let report = &app.items[index].report;
             let ui = &mut columns[2];
             if let Some(verdict) = report.verdict {
-                ui.label(
-                    egui::RichText::new(verdict.label())
-                        .size(40.0)
-                        .color(band_colour(Some(verdict))),
+                ui.add(
+                    egui::Label::new(
+                        egui::RichText::new(verdict.label())
+                            .size(34.0)
+                            .color(band_colour(Some(verdict))),
+                    )
+                    .wrap(),
                 );
             }
             if let Some(f) = report.faces.get(face) {

@@ -57,20 +57,21 @@ impl ExplanationTextures {
         textures
     }
 
-    /// Re-composites the attention overlays at another opacity (the CPU path).
+    /// Re-composites the attention overlays at another opacity (the CPU path): one blend of
+    /// the precomputed colour layers, cheap enough for every frame of a slider drag.
     pub fn set_opacity(
         &mut self,
         ctx: &egui::Context,
         explanation: &FaceExplanation,
         opacity: f32,
     ) {
-        let score = &explanation.score;
-        if score.grid == 0 {
+        if explanation.score.grid == 0 {
             return;
         }
-        let overlay = |map: &[f32]| heatmap::overlay(&explanation.crop, map, score.grid, opacity);
-        self.amplitude = Some(upload(ctx, "amplitude", &overlay(&score.amplitude_map)));
-        self.phase = Some(upload(ctx, "phase", &overlay(&score.phase_map)));
+        let [amplitude, phase] = &explanation.colour_layers;
+        let blend = |colours| crate::explain::blend(&explanation.crop, colours, opacity);
+        self.amplitude = Some(upload(ctx, "amplitude", &blend(amplitude)));
+        self.phase = Some(upload(ctx, "phase", &blend(phase)));
         self.opacity = opacity;
     }
 }

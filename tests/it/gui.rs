@@ -276,9 +276,23 @@ fn frame_times_while_scanning_a_large_folder() {
     let started = Instant::now();
     let mut frames = Vec::new();
     while harness.state().scan.running || harness.state().items.len() < count {
+        let before = harness.state().items.len();
         let t = Instant::now();
         harness.step();
-        frames.push(t.elapsed());
+        let took = t.elapsed();
+        if took > Duration::from_millis(16) {
+            eprintln!(
+                "slow frame: {:.1} ms, items {before} -> {}, explanation {}",
+                took.as_secs_f64() * 1e3,
+                harness.state().items.len(),
+                harness
+                    .state()
+                    .shown
+                    .as_ref()
+                    .is_some_and(|s| s.result.is_some())
+            );
+        }
+        frames.push(took);
         assert!(started.elapsed() < Duration::from_secs(3600));
         std::thread::sleep(Duration::from_millis(16));
     }
