@@ -329,16 +329,7 @@ fn run_analyze(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     if let Some(workers) = args.workers {
         options.workers = workers.max(1);
     }
-    let info = RunInfo {
-        model: scorer.model_id(),
-        trained: scorer.manifest.trained,
-        thresholds: [
-            scorer.manifest.bands.clear,
-            scorer.manifest.bands.manipulated,
-        ],
-        device: scorer.device.label.clone(),
-        version: env!("CARGO_PKG_VERSION").to_string(),
-    };
+    let info = RunInfo::of(&scorer);
     let inputs = scan::collect_inputs(&args.paths);
     let total = inputs.len();
     let progress = !args.no_progress && total > 1 && std::io::stderr().is_terminal();

@@ -37,6 +37,22 @@ pub struct RunInfo {
     pub version: String,
 }
 
+impl RunInfo {
+    /// The facts of a run with `scorer`.
+    pub fn of(scorer: &crate::scorer::Scorer) -> Self {
+        Self {
+            model: scorer.model_id(),
+            trained: scorer.manifest.trained,
+            thresholds: [
+                scorer.manifest.bands.clear,
+                scorer.manifest.bands.manipulated,
+            ],
+            device: scorer.device.label.clone(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+        }
+    }
+}
+
 /// Counts at the end of a run.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Summary {

@@ -28,16 +28,7 @@ pub enum ExportError {
 /// Writes the queue (in its current order and filter) to `path` in the format of `purpose`.
 pub fn write(app: &MclcrApp, purpose: PickPurpose, path: &Path) -> Result<(), ExportError> {
     let scorer = app.scorer().ok_or(ExportError::NoModel)?;
-    let info = RunInfo {
-        model: scorer.model_id(),
-        trained: scorer.manifest.trained,
-        thresholds: [
-            scorer.manifest.bands.clear,
-            scorer.manifest.bands.manipulated,
-        ],
-        device: scorer.device.label.clone(),
-        version: env!("CARGO_PKG_VERSION").to_string(),
-    };
+    let info = RunInfo::of(scorer);
     let io = |error| ExportError::Io {
         path: path.display().to_string(),
         error,
