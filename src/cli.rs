@@ -51,6 +51,9 @@ pub enum Command {
 pub struct GuiArgs {
     /// Images or folders to analyse at start.
     pub inputs: Vec<PathBuf>,
+    /// Window renderer: auto (wgpu, then OpenGL if wgpu cannot start), wgpu, or glow (OpenGL).
+    #[arg(long, default_value = "auto")]
+    pub renderer: crate::app::RendererChoice,
 }
 
 /// Flags of `mclcr bench`.
@@ -182,12 +185,12 @@ pub fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let Some(command) = cli.command else {
-        crate::app::run(Vec::new())?;
+        crate::app::run(Vec::new(), crate::app::RendererChoice::Auto)?;
         return Ok(ExitCode::SUCCESS);
     };
     match command {
         Command::Gui(args) => {
-            crate::app::run(args.inputs)?;
+            crate::app::run(args.inputs, args.renderer)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Analyze(args) => run_analyze(args),

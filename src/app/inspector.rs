@@ -205,6 +205,14 @@ fn image_view(app: &mut MclcrApp, ui: &mut egui::Ui, index: usize) {
     ui.weak("scroll to zoom, drag to pan, double-click to fit, click a face to inspect it");
     let scene = egui::Scene::new().zoom_range(0.1..=16.0);
     let mut rect = app.scene_rect;
+    // Screen pixels per image pixel (from the last frame's view), so that boxes and numbers
+    // keep a readable size on screen at any zoom.
+    let shown_width = if rect.is_finite() && rect.width() > 0.0 {
+        rect.width()
+    } else {
+        width.max(height * ui.available_width() / ui.available_height().max(1.0))
+    };
+    let per_pixel = (ui.available_width() / shown_width).max(1e-3);
     let response = scene.show(ui, &mut rect, |ui| {
         let image_rect = egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(width, height));
         let response = ui.allocate_rect(image_rect, egui::Sense::click());
@@ -214,7 +222,7 @@ fn image_view(app: &mut MclcrApp, ui: &mut egui::Ui, index: usize) {
             egui::Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0)),
             egui::Color32::WHITE,
         );
-        let stroke_width = (width.max(height) / 400.0).max(1.5);
+        let stroke_width = 1.5 / per_pixel;
         for (f, rect) in faces.iter().enumerate() {
             let colour = band_colour(Some(bands[f]));
             let thick = if selected == Some(f) { 2.5 } else { 1.0 };

@@ -188,6 +188,8 @@ impl MclcrApp {
             .storage
             .and_then(|s| eframe::get_value::<AppState>(s, STATE_KEY))
             .unwrap_or_default();
+        // Presentation mode's large type is not carried over from a run that ended in it.
+        cc.egui_ctx.set_zoom_factor(1.0);
         let ctx = cc.egui_ctx.clone();
         let mut app = Self::new(state, Arc::new(move || ctx.request_repaint()));
         if let Some(render_state) = &cc.wgpu_render_state {
@@ -638,10 +640,27 @@ impl eframe::App for MclcrApp {
     }
 }
 
-/// Opens the window: wgpu first, glow (OpenGL) when wgpu cannot start.
-pub fn run(initial: Vec<PathBuf>) -> anyhow::Result<()> {
+/// Which renderer draws the window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum RendererChoice {
+    /// wgpu, then glow when wgpu cannot start.
+    #[default]
+    Auto,
+    /// wgpu only (Vulkan, Metal, DX12 or GL through wgpu).
+    Wgpu,
+    /// OpenGL through glow only; heatmaps are composited on the CPU.
+    Glow,
+}
+
+/// Opens the window with `choice`'s renderers, in order, until one starts.
+pub fn run(initial: Vec<PathBuf>, choice: RendererChoice) -> anyhow::Result<()> {
+    let renderers: &[eframe::Renderer] = match choice {
+        RendererChoice::Auto => &[eframe::Renderer::Wgpu, eframe::Renderer::Glow],
+        RendererChoice::Wgpu => &[eframe::Renderer::Wgpu],
+        RendererChoice::Glow => &[eframe::Renderer::Glow],
+    };
     let mut last_error = None;
-    for renderer in [eframe::Renderer::Wgpu, eframe::Renderer::Glow] {
+    for &renderer in renderers {
         let options = eframe::NativeOptions {
             renderer,
             viewport: egui::ViewportBuilder::default()
