@@ -1,13 +1,19 @@
 //! Exports of the queue: JSON Lines and CSV (the CLI's formats) and the HTML report.
+//!
+//! [`snapshot`] copies what an export needs on the UI thread (reports, bookmarks, the shown
+//! explanation; no encoding); [`ExportSnapshot::write`] encodes and writes it, on a worker
+//! thread in the app, so that a large queue never stalls a frame.
 
 use std::io::Write;
 use std::path::Path;
 
 use super::MclcrApp;
 use super::jobs::PickPurpose;
+use crate::explain::FaceExplanation;
 use crate::heatmap;
 use crate::output::{Format, ReportWriter, RunInfo, Summary};
-use crate::report::{self, ReportItem};
+use crate::report::{self, Bookmark, ReportItem};
+use crate::scan::ImageReport;
 
 /// Why an export failed.
 #[derive(Debug, thiserror::Error)]
@@ -15,6 +21,9 @@ pub enum ExportError {
     /// No model is loaded (the export names the model).
     #[error("no model is loaded")]
     NoModel,
+    /// Not an export format.
+    #[error("not an export")]
+    NotAnExport,
     /// Writing failed.
     #[error("{path}: {error}")]
     Io {
@@ -25,85 +34,121 @@ pub enum ExportError {
     },
 }
 
-/// Writes the queue (in its current order and filter) to `path` in the format of `purpose`.
-pub fn write(app: &MclcrApp, purpose: PickPurpose, path: &Path) -> Result<(), ExportError> {
-    let scorer = app.scorer().ok_or(ExportError::NoModel)?;
-    let info = RunInfo::of(scorer);
-    let io = |error| ExportError::Io {
-        path: path.display().to_string(),
-        error,
-    };
-    let visible = app.visible_items();
-    let tmp = path.with_extension("part");
-    let mut file = std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(io)?);
-    match purpose {
-        PickPurpose::ExportHtml => {
-            let explained = app.shown.as_ref().and_then(|s| match &s.result {
-                Some(Ok(e)) => Some((s.key.path.clone(), e)),
-                _ => None,
-            });
-            let items: Vec<ReportItem<'_>> = visible
-                .iter()
-                .map(|&i| {
-                    let item = &app.items[i];
-                    let mut views = Vec::new();
-                    if let Some((path, e)) = &explained
-                        && *path == item.report.path
-                        && e.score.grid > 0
-                    {
-                        let grid = e.score.grid;
-                        views.push(("face crop".to_string(), e.crop.clone()));
-                        views.push((
-                            "amplitude attention".to_string(),
-                            heatmap::overlay(
-                                &e.crop,
-                                &e.score.amplitude_map,
-                                grid,
-                                app.state.opacity,
-                            ),
-                        ));
-                        views.push((
-                            "phase attention".to_string(),
-                            heatmap::overlay(&e.crop, &e.score.phase_map, grid, app.state.opacity),
-                        ));
-                    }
-                    ReportItem {
-                        report: &item.report,
-                        thumbnail: item.report.thumbnail.as_ref(),
-                        views,
-                        bookmark: item
-                            .report
-                            .sha256
-                            .as_ref()
-                            .and_then(|s| app.state.bookmarks.get(s)),
-                    }
-                })
-                .collect();
-            let html = report::html(
-                &items,
-                &info,
-                &scorer.manifest.weights_sha256,
-                &report::utc_now(),
-            );
-            file.write_all(html.as_bytes()).map_err(io)?;
-        }
-        PickPurpose::ExportJson | PickPurpose::ExportCsv => {
-            let format = if purpose == PickPurpose::ExportJson {
-                Format::Json
-            } else {
-                Format::Csv
-            };
-            let mut writer = ReportWriter::new(&mut file, format, info);
-            let mut summary = Summary::default();
-            for &i in &visible {
-                summary.add(&app.items[i].report);
-                writer.write(&app.items[i].report).map_err(io)?;
-            }
-            writer.finish(&summary).map_err(io)?;
-        }
-        _ => {}
+/// Everything an export writes, copied out of the app.
+#[derive(Debug, Clone)]
+pub struct ExportSnapshot {
+    format: PickPurpose,
+    info: RunInfo,
+    model_sha256: String,
+    reports: Vec<(ImageReport, Option<Bookmark>)>,
+    explained: Option<(std::path::PathBuf, Box<FaceExplanation>)>,
+    opacity: f32,
+}
+
+/// The queue as shown (order and filter), for an export in the format of `purpose`.
+pub fn snapshot(app: &MclcrApp, purpose: PickPurpose) -> Result<ExportSnapshot, ExportError> {
+    if !matches!(
+        purpose,
+        PickPurpose::ExportHtml | PickPurpose::ExportJson | PickPurpose::ExportCsv
+    ) {
+        return Err(ExportError::NotAnExport);
     }
-    file.flush().map_err(io)?;
-    drop(file);
-    std::fs::rename(&tmp, path).map_err(io)
+    let scorer = app.scorer().ok_or(ExportError::NoModel)?;
+    let reports = app
+        .visible_items()
+        .into_iter()
+        .map(|i| {
+            let report = app.items[i].report.clone();
+            let bookmark = report
+                .sha256
+                .as_ref()
+                .and_then(|s| app.state.bookmarks.get(s))
+                .cloned();
+            (report, bookmark)
+        })
+        .collect();
+    let explained = app.shown.as_ref().and_then(|s| match &s.result {
+        Some(Ok(e)) if purpose == PickPurpose::ExportHtml => Some((s.key.path.clone(), e.clone())),
+        _ => None,
+    });
+    Ok(ExportSnapshot {
+        format: purpose,
+        info: RunInfo::of(scorer),
+        model_sha256: scorer.manifest.weights_sha256.clone(),
+        reports,
+        explained,
+        opacity: app.state.opacity,
+    })
+}
+
+/// Exports the queue to `path` right away (on the calling thread).
+pub fn write(app: &MclcrApp, purpose: PickPurpose, path: &Path) -> Result<(), ExportError> {
+    snapshot(app, purpose)?.write(path)
+}
+
+impl ExportSnapshot {
+    /// Writes the export to `path` (through a temporary file, renamed when complete).
+    pub fn write(&self, path: &Path) -> Result<(), ExportError> {
+        let io = |error| ExportError::Io {
+            path: path.display().to_string(),
+            error,
+        };
+        let tmp = path.with_extension("part");
+        let mut file = std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(io)?);
+        match self.format {
+            PickPurpose::ExportHtml => {
+                let items: Vec<ReportItem<'_>> = self
+                    .reports
+                    .iter()
+                    .map(|(report, bookmark)| ReportItem {
+                        report,
+                        thumbnail: report.thumbnail.as_ref(),
+                        views: self.views(report),
+                        bookmark: bookmark.as_ref(),
+                    })
+                    .collect();
+                let html = report::html(&items, &self.info, &self.model_sha256, &report::utc_now());
+                file.write_all(html.as_bytes()).map_err(io)?;
+            }
+            _ => {
+                let format = if self.format == PickPurpose::ExportJson {
+                    Format::Json
+                } else {
+                    Format::Csv
+                };
+                let mut writer = ReportWriter::new(&mut file, format, self.info.clone());
+                let mut summary = Summary::default();
+                for (report, _) in &self.reports {
+                    summary.add(report);
+                    writer.write(report).map_err(io)?;
+                }
+                writer.finish(&summary).map_err(io)?;
+            }
+        }
+        file.flush().map_err(io)?;
+        drop(file);
+        std::fs::rename(&tmp, path).map_err(io)
+    }
+
+    /// The explanation pictures of `report`'s face, when it is the one the inspector shows.
+    fn views(&self, report: &ImageReport) -> Vec<(String, image::RgbImage)> {
+        let Some((path, e)) = &self.explained else {
+            return Vec::new();
+        };
+        if *path != report.path || e.score.grid == 0 {
+            return Vec::new();
+        }
+        let grid = e.score.grid;
+        vec![
+            ("face crop".to_string(), e.crop.clone()),
+            (
+                "amplitude attention".to_string(),
+                heatmap::overlay(&e.crop, &e.score.amplitude_map, grid, self.opacity),
+            ),
+            (
+                "phase attention".to_string(),
+                heatmap::overlay(&e.crop, &e.score.phase_map, grid, self.opacity),
+            ),
+        ]
+    }
 }

@@ -67,6 +67,8 @@ pub enum JobEvent {
     TrainEnded(Result<Option<PathBuf>, String>),
     /// Paths picked in a dialog, for a purpose.
     Picked(PickPurpose, Vec<PathBuf>),
+    /// An export was written (or why not).
+    Exported(PathBuf, Result<(), String>),
 }
 
 /// Identifies one explanation request.
@@ -319,6 +321,15 @@ impl Jobs {
         if let Some(cancel) = &self.train_cancel {
             cancel.store(true, Ordering::Relaxed);
         }
+    }
+
+    /// Writes an export on a worker thread.
+    pub fn export(&self, snapshot: super::export::ExportSnapshot, path: PathBuf) {
+        let reporter = self.reporter.clone();
+        std::thread::spawn(move || {
+            let result = snapshot.write(&path).map_err(|e| e.to_string());
+            reporter.send(JobEvent::Exported(path, result));
+        });
     }
 
     /// Opens a native file dialog on its own thread; the answer arrives as [`JobEvent::Picked`].

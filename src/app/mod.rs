@@ -381,6 +381,12 @@ impl MclcrApp {
                 JobEvent::Train(event) => self.training.apply(event),
                 JobEvent::TrainEnded(result) => self.training.ended(result),
                 JobEvent::Picked(purpose, paths) => self.picked(purpose, paths),
+                JobEvent::Exported(path, result) => {
+                    self.status = match result {
+                        Ok(()) => format!("exported {}", path.display()),
+                        Err(e) => format!("export failed: {e}"),
+                    };
+                }
                 _ => {}
             }
         }
@@ -420,12 +426,21 @@ impl MclcrApp {
             PickPurpose::TrainOut => self.state.train.out = paths.into_iter().next(),
             PickPurpose::ExportJson | PickPurpose::ExportCsv | PickPurpose::ExportHtml => {
                 if let Some(path) = paths.into_iter().next() {
-                    self.status = match export::write(self, purpose, &path) {
-                        Ok(()) => format!("exported {}", path.display()),
-                        Err(e) => format!("export failed: {e}"),
-                    };
+                    self.export_to(purpose, path);
                 }
             }
+        }
+    }
+
+    /// Exports the queue as shown to `path` (format by `purpose`), written on a worker thread;
+    /// the status bar says when it is done.
+    pub fn export_to(&mut self, purpose: PickPurpose, path: PathBuf) {
+        match export::snapshot(self, purpose) {
+            Ok(snapshot) => {
+                self.status = format!("exporting {}…", path.display());
+                self.jobs.export(snapshot, path);
+            }
+            Err(e) => self.status = format!("export failed: {e}"),
         }
     }
 

@@ -184,6 +184,23 @@ fn exports_are_valid_html_json_lines_and_csv() {
     assert_eq!(lines[4]["type"], "summary");
     assert_eq!(lines[4]["analysed"], 4);
 
+    // As the menu does it: written on a worker, the status bar says when.
+    let background = dir.path().join("background.html");
+    harness
+        .state_mut()
+        .export_to(PickPurpose::ExportHtml, background.clone());
+    step_until(&mut harness, "the export", Duration::from_secs(60), |app| {
+        app.status.starts_with("exported")
+    });
+    assert_eq!(
+        std::fs::read_to_string(&background)
+            .unwrap()
+            .matches("<h2>")
+            .count(),
+        4
+    );
+    let app = harness.state();
+
     let csv_path = dir.path().join("report.csv");
     export::write(app, PickPurpose::ExportCsv, &csv_path).unwrap();
     let csv = std::fs::read_to_string(&csv_path).unwrap();
