@@ -327,3 +327,30 @@ fn frame_times_while_scanning_a_large_folder() {
         stats.max.as_secs_f64() * 1e3
     );
 }
+
+#[test]
+fn presentation_mode_steps_through_the_queue_with_the_arrow_keys() {
+    let mut harness = app(AppState::default());
+    drop_files(&mut harness, &[samples()]);
+    scanned(&mut harness, 4);
+    assert_eq!(harness.state().selected, Some((0, 0)));
+    harness.key_press(eframe::egui::Key::F11);
+    harness.step();
+    assert!(harness.state().presenting);
+    shows(&harness, "arrow keys step through the queue");
+    harness.key_press(eframe::egui::Key::ArrowRight);
+    harness.step();
+    assert_eq!(harness.state().selected, Some((1, 0)));
+    harness.key_press(eframe::egui::Key::ArrowLeft);
+    harness.key_press(eframe::egui::Key::ArrowLeft);
+    harness.step();
+    assert_eq!(
+        harness.state().selected,
+        Some((0, 0)),
+        "stops at the first image"
+    );
+    harness.key_press(eframe::egui::Key::Escape);
+    harness.step();
+    assert!(!harness.state().presenting);
+    shows(&harness, "Queue");
+}
