@@ -30,41 +30,40 @@ fn contents(app: &mut MclcrApp, ui: &mut egui::Ui) {
         }
         ModelStatus::Ready(scorer) => {
             let m = &scorer.manifest;
+            let trained = if m.trained {
+                "yes".to_string()
+            } else {
+                "no: ImageNet backbone, untrained classifier; it gives no verdicts".to_string()
+            };
+            // (label, value, monospace)
+            let rows = [
+                ("model", m.name.clone(), false),
+                ("id", scorer.model_id(), true),
+                ("weights SHA-256", m.weights_sha256.clone(), true),
+                ("trained", trained, false),
+                (
+                    "thresholds",
+                    format!(
+                        "no evidence below {:.2}, likely manipulated from {:.2}",
+                        m.bands.clear, m.bands.manipulated
+                    ),
+                    false,
+                ),
+                ("backbone", m.provenance.backbone.clone(), false),
+                ("training", m.provenance.training.clone(), false),
+                ("licence", m.provenance.licence.clone(), false),
+                ("device", scorer.device.label.clone(), false),
+            ];
             egui::Grid::new("model-card").num_columns(2).show(ui, |ui| {
-                ui.label("model");
-                ui.label(&m.name);
-                ui.end_row();
-                ui.label("id");
-                ui.monospace(scorer.model_id());
-                ui.end_row();
-                ui.label("weights SHA-256");
-                ui.monospace(&m.weights_sha256);
-                ui.end_row();
-                ui.label("trained");
-                ui.label(if m.trained {
-                    "yes"
-                } else {
-                    "no: ImageNet backbone, untrained classifier; it gives no verdicts"
-                });
-                ui.end_row();
-                ui.label("thresholds");
-                ui.label(format!(
-                    "no evidence below {:.2}, likely manipulated from {:.2}",
-                    m.bands.clear, m.bands.manipulated
-                ));
-                ui.end_row();
-                ui.label("backbone");
-                ui.label(&m.provenance.backbone);
-                ui.end_row();
-                ui.label("training");
-                ui.label(&m.provenance.training);
-                ui.end_row();
-                ui.label("licence");
-                ui.label(&m.provenance.licence);
-                ui.end_row();
-                ui.label("device");
-                ui.label(&scorer.device.label);
-                ui.end_row();
+                for (label, value, monospace) in rows {
+                    ui.label(label);
+                    if monospace {
+                        ui.monospace(value);
+                    } else {
+                        ui.label(value);
+                    }
+                    ui.end_row();
+                }
             });
             if let Some(notice) = &scorer.device.notice {
                 ui.weak(notice);
