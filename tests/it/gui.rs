@@ -329,11 +329,19 @@ fn frame_times_while_scanning_a_large_folder() {
 }
 
 #[test]
-fn presentation_mode_steps_through_the_queue_with_the_arrow_keys() {
+fn the_model_card_and_presentation_mode_with_arrow_keys() {
     let mut harness = app(AppState::default());
     drop_files(&mut harness, &[samples()]);
     scanned(&mut harness, 4);
     assert_eq!(harness.state().selected, Some((0, 0)));
+    // The model card, as the "Model & device" button opens it.
+    harness.get_by_label("Model & device").click();
+    harness.step();
+    harness.step();
+    shows(&harness, "weights SHA-256");
+    shows(&harness, "mclcr-imagenet-untrained@");
+    harness.state_mut().state.show_model = false;
+    harness.step();
     harness.key_press(eframe::egui::Key::F11);
     harness.step();
     assert!(harness.state().presenting);
