@@ -1,15 +1,12 @@
 //! Everything the inspector shows about one face: its crop, score, attention maps, style
 //! correlations, log-amplitude spectrum and robustness scores, computed on demand.
 
-use std::path::Path;
-
 use image::{GrayImage, Luma, RgbImage};
 use rustfft::FftPlanner;
 use rustfft::num_complex::Complex32;
 
-use crate::evidence::{self, LoadLimits};
 use crate::faces::FaceBox;
-use crate::robustness::{self, VARIANTS, VariantScore};
+use crate::robustness::{self, VariantScore};
 use crate::scorer::{FaceScore, Scorer};
 use crate::spectrum::luma;
 use crate::verdict::Band;
@@ -35,31 +32,25 @@ pub struct FaceExplanation {
 /// Why a face could not be explained.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ExplainError {
-    /// The image could not be read again.
-    #[error("{0}")]
-    Load(String),
     /// The crop lies outside the image (the file changed since it was scanned).
     #[error("the face crop {0:?} lies outside the image; has the file changed?")]
     Crop(FaceBox),
 }
 
-/// Explains the face at `crop` of the image file at `path`.
-pub fn explain_file(
+/// Explains the face at `crop` of an already decoded image.
+pub fn explain_image(
     scorer: &Scorer,
-    path: &Path,
+    image: &RgbImage,
     crop: &FaceBox,
     with_robustness: bool,
 ) -> Result<FaceExplanation, ExplainError> {
-    let image = evidence::load(path, &LoadLimits::default())
-        .map_err(|e| ExplainError::Load(e.to_string()))?
-        .rgb;
     let (w, h) = image.dimensions();
     if crop.x + crop.width > w || crop.y + crop.height > h || crop.width == 0 {
         return Err(ExplainError::Crop(*crop));
     }
     Ok(explain_crop(
         scorer,
-        &crate::faces::cut(&image, crop),
+        &crate::faces::cut(image, crop),
         with_robustness,
     ))
 }
@@ -82,14 +73,7 @@ pub fn explain_crop(scorer: &Scorer, face: &RgbImage, with_robustness: bool) -> 
     let manifest = &scorer.manifest;
     let band = Band::of_score(score.probability, &manifest.bands, manifest.trained);
     let robustness = if with_robustness {
-        VARIANTS
-            .iter()
-            .zip(scorer.score(&robustness::variants(&crop)))
-            .map(|(&variant, s)| VariantScore {
-                variant,
-                score: s.probability,
-            })
-            .collect()
+        robustness::variant_scores(scorer, &crop)
     } else {
         Vec::new()
     };

@@ -90,17 +90,6 @@ impl Landmarks68 {
         convex_hull(&outline)
     }
 
-    /// The same landmarks in the coordinates of a crop at (`x`, `y`) scaled by `scale`.
-    pub fn to_crop(&self, x: f32, y: f32, scale: f32) -> Self {
-        Self {
-            points: self
-                .points
-                .iter()
-                .map(|&(px, py)| ((px - x) * scale, (py - y) * scale))
-                .collect(),
-        }
-    }
-
     /// Mean point-to-point distance to `truth`, divided by `truth`'s inter-ocular distance.
     pub fn normalised_error(&self, truth: &Landmarks68) -> f32 {
         let sum: f32 = self
@@ -237,18 +226,6 @@ impl Landmarker {
             })
             .collect();
         self.run(image, &second)
-    }
-
-    /// Landmarks of a face crop that the face fills (e.g. an aligned 112×112 crop).
-    pub fn detect_in_crop(&self, crop: &RgbImage) -> Landmarks68 {
-        let (w, h) = crop.dimensions();
-        let face = FaceBox {
-            x: w / 6,
-            y: h / 6,
-            width: w * 2 / 3,
-            height: h * 2 / 3,
-        };
-        self.detect(crop, &[face]).remove(0)
     }
 
     /// Raw network output for an already prepared `input_size²` RGB crop: 136 interleaved

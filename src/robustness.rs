@@ -8,6 +8,8 @@ use image::imageops::FilterType;
 use serde::Serialize;
 
 use crate::jpeg::recompress;
+use crate::model::store::BandThresholds;
+use crate::verdict::Band;
 
 /// The variants a face is re-scored under, by name.
 pub const VARIANTS: [&str; 4] = ["jpeg95", "jpeg75", "jpeg50", "rescale50"];
@@ -19,6 +21,30 @@ pub struct VariantScore {
     pub variant: &'static str,
     /// P(manipulated) under it.
     pub score: f32,
+}
+
+/// The face's score under each of [`VARIANTS`].
+pub fn variant_scores(scorer: &crate::scorer::Scorer, face: &RgbImage) -> Vec<VariantScore> {
+    VARIANTS
+        .iter()
+        .zip(scorer.score(&variants(face)))
+        .map(|(&variant, s)| VariantScore {
+            variant,
+            score: s.probability,
+        })
+        .collect()
+}
+
+/// Whether any variant's score falls in another band than `band` (the face's own).
+pub fn band_flips(
+    variants: &[VariantScore],
+    band: Band,
+    thresholds: &BandThresholds,
+    trained: bool,
+) -> bool {
+    variants
+        .iter()
+        .any(|v| Band::of_score(v.score, thresholds, trained) != band)
 }
 
 /// The face under each of [`VARIANTS`], in that order.

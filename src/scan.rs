@@ -20,7 +20,7 @@ use serde::Serialize;
 use crate::evidence::{self, LoadLimits};
 use crate::faces::{self, DetectedFace, DetectorSettings, FaceBox, FaceDetector};
 use crate::heatmap;
-use crate::robustness::{self, VARIANTS, VariantScore};
+use crate::robustness::{self, VariantScore};
 use crate::scorer::{FaceScore, Scorer};
 use crate::verdict::{Band, Flag, FlagRules, image_band};
 
@@ -438,15 +438,7 @@ fn score_waiting(
     let mut variant_scores: Vec<Vec<VariantScore>> = vec![Vec::new(); crops.len()];
     if options.robustness {
         for (face, crop) in variant_scores.iter_mut().zip(&crops) {
-            let probabilities = scorer.score(&robustness::variants(crop));
-            *face = VARIANTS
-                .iter()
-                .zip(probabilities)
-                .map(|(&variant, s)| VariantScore {
-                    variant,
-                    score: s.probability,
-                })
-                .collect();
+            *face = robustness::variant_scores(scorer, crop);
         }
     }
     let mut variant_scores = variant_scores.into_iter();
@@ -536,9 +528,12 @@ fn image_faces(
 fn finalise(report: &mut ImageReport, scorer: &Scorer) {
     let manifest = &scorer.manifest;
     let flips = report.faces.iter().any(|face| {
-        face.robustness
-            .iter()
-            .any(|v| Band::of_score(v.score, &manifest.bands, manifest.trained) != face.band)
+        robustness::band_flips(
+            &face.robustness,
+            face.band,
+            &manifest.bands,
+            manifest.trained,
+        )
     });
     if flips {
         report.flags.push(Flag::Unstable);

@@ -155,6 +155,28 @@ pub enum TrainEvent {
     Finished,
 }
 
+impl TrainEvent {
+    /// For a step: one line with the epoch, step, loss parts, learning rate, speed and ETA.
+    pub fn step_line(&self) -> Option<String> {
+        let Self::Step {
+            epoch,
+            step,
+            steps,
+            loss,
+            learning_rate,
+            samples_per_second,
+            eta_seconds,
+        } = self
+        else {
+            return None;
+        };
+        Some(format!(
+            "epoch {epoch} step {step}/{steps}  loss {:.4} (ce {:.4}, supcon {:.4})  lr {learning_rate:.2e}  {samples_per_second:.1} faces/s  eta {:.0}s",
+            loss.total, loss.cross_entropy, loss.supcon, eta_seconds
+        ))
+    }
+}
+
 /// Why a run failed.
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {

@@ -197,19 +197,8 @@ fn render(event: &TrainEvent, terminal: bool) {
             steps_per_epoch,
             ..
         } => eprintln!("mclcr: epochs {first_epoch}..={epochs}, {steps_per_epoch} steps each"),
-        TrainEvent::Step {
-            epoch,
-            step,
-            steps,
-            loss,
-            learning_rate,
-            samples_per_second,
-            eta_seconds,
-        } => {
-            let line = format!(
-                "epoch {epoch} step {step}/{steps}  loss {:.4} (ce {:.4}, supcon {:.4})  lr {learning_rate:.2e}  {samples_per_second:.1} faces/s  eta {:.0}s",
-                loss.total, loss.cross_entropy, loss.supcon, eta_seconds
-            );
+        TrainEvent::Step { step, steps, .. } => {
+            let line = event.step_line().unwrap_or_default();
             if terminal {
                 eprint!("\r{line}   ");
             } else if step == steps {

@@ -41,7 +41,7 @@ pub struct ExportSnapshot {
     info: RunInfo,
     model_sha256: String,
     reports: Vec<(ImageReport, Option<Bookmark>)>,
-    explained: Option<(std::path::PathBuf, Box<FaceExplanation>)>,
+    explained: Option<(std::path::PathBuf, std::sync::Arc<FaceExplanation>)>,
     opacity: f32,
 }
 

@@ -58,20 +58,15 @@ impl TrainingView {
                 epoch,
                 step,
                 steps,
-                loss,
-                learning_rate,
-                samples_per_second,
-                eta_seconds,
+                ref loss,
+                ..
             } => {
                 let global = ((epoch - 1) * steps + step) as f64;
                 self.loss.push([global, loss.total as f64]);
                 self.cross_entropy.push([global, loss.cross_entropy as f64]);
                 let total = (self.epochs * self.steps_per_epoch).max(1) as f64;
                 self.fraction = (global / total) as f32;
-                self.progress = format!(
-                    "epoch {epoch} step {step}/{steps} · loss {:.4} (CE {:.4}, SupCon {:.4}) · lr {learning_rate:.2e} · {samples_per_second:.1} faces/s · {:.0} s left",
-                    loss.total, loss.cross_entropy, loss.supcon, eta_seconds
-                );
+                self.progress = event.step_line().unwrap_or_default();
             }
             TrainEvent::Validated { epoch, metrics } => {
                 self.auc.push([epoch as f64, metrics.auc]);

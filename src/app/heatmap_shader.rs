@@ -9,6 +9,8 @@ use eframe::egui;
 use eframe::egui_wgpu::{self, wgpu};
 use image::{RgbImage, RgbaImage};
 
+use crate::explain::FaceExplanation;
+
 /// The WGSL source.
 pub const SHADER: &str = include_str!("../../shaders/heatmap.wgsl");
 
@@ -342,19 +344,16 @@ pub fn install(render_state: &egui_wgpu::RenderState) {
         });
 }
 
-/// One overlay to paint: a face, its map, the opacity, and a slot (amplitude, phase) whose
-/// textures are re-uploaded only when `content` changes.
+/// One overlay to paint: an explanation's face crop with its amplitude (slot 0) or phase
+/// (slot 1) attention at an opacity. A slot's textures are re-uploaded only when `content`
+/// changes.
 pub struct HeatmapCallback {
-    /// Which overlay on screen.
+    /// 0: amplitude attention, 1: phase attention.
     pub slot: usize,
-    /// Identifies the face and map (a new value re-uploads the textures).
+    /// Identifies the explanation (a new value re-uploads the textures).
     pub content: u64,
-    /// The face crop.
-    pub face: Arc<RgbImage>,
-    /// The attention map, `grid × grid`.
-    pub map: Arc<Vec<f32>>,
-    /// Patches per side.
-    pub grid: usize,
+    /// The explanation.
+    pub explanation: Arc<FaceExplanation>,
     /// Heatmap opacity.
     pub opacity: f32,
 }
@@ -374,12 +373,18 @@ impl egui_wgpu::CallbackTrait for HeatmapCallback {
                 .get(&self.slot)
                 .is_none_or(|(content, _)| *content != self.content);
             if stale {
+                let score = &self.explanation.score;
+                let map = if self.slot == 0 {
+                    &score.amplitude_map
+                } else {
+                    &score.phase_map
+                };
                 let binding = res.pipeline.bind(
                     device,
                     queue,
-                    &self.face,
-                    &self.map,
-                    self.grid,
+                    &self.explanation.crop,
+                    map,
+                    score.grid,
                     self.opacity,
                 );
                 res.slots.insert(self.slot, (self.content, binding));

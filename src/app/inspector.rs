@@ -2,6 +2,8 @@
 //! flags, the analyst's bookmark, and the explanation views, each with a card saying what it
 //! shows, what to look for and what to ignore.
 
+use std::sync::Arc;
+
 use eframe::egui;
 use egui_plot::{HLine, Heatmap, Line, Plot, PlotPoints, Points};
 
@@ -292,7 +294,7 @@ fn explanation_view(app: &mut MclcrApp, ui: &mut egui::Ui) {
     });
 }
 
-fn attention(app: &mut MclcrApp, ui: &mut egui::Ui, explanation: &FaceExplanation) {
+fn attention(app: &mut MclcrApp, ui: &mut egui::Ui, explanation: &Arc<FaceExplanation>) {
     let ctx = ui.ctx().clone();
     if ui
         .add(egui::Slider::new(&mut app.state.opacity, 0.0..=1.0).text("heatmap opacity"))
@@ -305,7 +307,7 @@ fn attention(app: &mut MclcrApp, ui: &mut egui::Ui, explanation: &FaceExplanatio
     }
     let Some(shown) = &app.shown else { return };
     let side = ((ui.available_width() - 16.0) / 2.0).clamp(96.0, 320.0);
-    let gpu = app.gpu_heatmaps.then_some(shown.gpu.clone()).flatten();
+    let gpu = app.gpu_heatmaps.then_some(shown.content);
     let opacity = app.state.opacity;
     ui.horizontal(|ui| {
         for (slot, (label, texture)) in [
@@ -319,19 +321,13 @@ fn attention(app: &mut MclcrApp, ui: &mut egui::Ui, explanation: &FaceExplanatio
                 ui.label(label);
                 match &gpu {
                     // Drawn by shaders/heatmap.wgsl through a paint callback.
-                    Some(overlay) => {
+                    Some(content) => {
                         let (rect, _) =
                             ui.allocate_exact_size(egui::vec2(side, side), egui::Sense::hover());
                         let callback = super::heatmap_shader::HeatmapCallback {
                             slot,
-                            content: overlay.content,
-                            face: overlay.face.clone(),
-                            map: if slot == 0 {
-                                overlay.amplitude.clone()
-                            } else {
-                                overlay.phase.clone()
-                            },
-                            grid: overlay.grid,
+                            content: *content,
+                            explanation: Arc::clone(explanation),
                             opacity,
                         };
                         ui.painter()
@@ -489,10 +485,12 @@ fn robustness(app: &mut MclcrApp, ui: &mut egui::Ui, explanation: &FaceExplanati
                     .color(egui::Color32::from_rgb(60, 170, 80)),
             );
         });
-    let flips = explanation.robustness.iter().any(|v| {
-        crate::verdict::Band::of_score(v.score, &bands, scorer.manifest.trained) != explanation.band
-    });
-    if flips {
+    if crate::robustness::band_flips(
+        &explanation.robustness,
+        explanation.band,
+        &bands,
+        scorer.manifest.trained,
+    ) {
         ui.colored_label(
             egui::Color32::from_rgb(230, 160, 20),
             "The band changes under these edits: the verdict is inconclusive.",

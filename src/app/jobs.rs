@@ -52,7 +52,7 @@ pub enum JobEvent {
         /// Which face: (file, crop, robustness asked for).
         key: ExplainKey,
         /// The result.
-        result: Result<Box<FaceExplanation>, String>,
+        result: Result<Arc<FaceExplanation>, String>,
     },
     /// An image for the inspector, at most [`PREVIEW_SIDE`] pixels on its longer side.
     Preview {
@@ -87,6 +87,8 @@ pub struct ExplainKey {
 pub enum PickPurpose {
     /// Images to analyse.
     Analyse,
+    /// Folders of images to analyse.
+    AnalyseFolders,
     /// A model manifest to load.
     Model,
     /// Folders of real faces for fine-tuning.
@@ -101,6 +103,27 @@ pub enum PickPurpose {
     ExportCsv,
     /// Where to write an HTML report.
     ExportHtml,
+}
+
+/// Decodes an image file as analysis does.
+fn load(path: &std::path::Path) -> Result<image::RgbImage, String> {
+    crate::evidence::load(path, &crate::evidence::LoadLimits::default())
+        .map(|loaded| loaded.rgb)
+        .map_err(|e| e.to_string())
+}
+
+/// The image scaled down to at most [`PREVIEW_SIDE`] on its longer side.
+fn preview_of(image: &image::RgbImage) -> image::RgbImage {
+    let (w, h) = image.dimensions();
+    if w.max(h) <= PREVIEW_SIDE {
+        return image.clone();
+    }
+    let scale = PREVIEW_SIDE as f32 / w.max(h) as f32;
+    image::imageops::thumbnail(
+        image,
+        ((w as f32 * scale) as u32).max(1),
+        ((h as f32 * scale) as u32).max(1),
+    )
 }
 
 /// A fine-tuning run to start.
@@ -229,35 +252,53 @@ impl Jobs {
     }
 
     /// Explains one face.
-    pub fn explain(&self, key: ExplainKey, scorer: Arc<Scorer>) {
+    /// Explains one face, from one decoding of its file; with `preview`, the inspector's
+    /// picture of the file comes from that same decoding.
+    pub fn explain(&self, key: ExplainKey, scorer: Arc<Scorer>, preview: bool) {
         let reporter = self.reporter.clone();
         std::thread::spawn(move || {
-            let result = explain::explain_file(&scorer, &key.path, &key.crop, key.robustness)
-                .map(Box::new)
-                .map_err(|e| e.to_string());
+            let result = match load(&key.path) {
+                Ok(image) => {
+                    if preview {
+                        reporter.send(JobEvent::Preview {
+                            path: key.path.clone(),
+                            result: Ok(preview_of(&image)),
+                        });
+                    }
+                    explain::explain_image(&scorer, &image, &key.crop, key.robustness)
+                        .map(Arc::new)
+                        .map_err(|e| e.to_string())
+                }
+                Err(e) => Err(e),
+            };
             reporter.send(JobEvent::Explained { key, result });
         });
     }
 
-    /// Reads an image for the inspector.
+    /// Adds robustness scores to an explanation already made (its crop is re-scored; nothing
+    /// is decoded or explained again).
+    pub fn add_robustness(
+        &self,
+        key: ExplainKey,
+        explanation: Arc<FaceExplanation>,
+        scorer: Arc<Scorer>,
+    ) {
+        let reporter = self.reporter.clone();
+        std::thread::spawn(move || {
+            let mut explained = FaceExplanation::clone(&explanation);
+            explained.robustness = crate::robustness::variant_scores(&scorer, &explained.crop);
+            reporter.send(JobEvent::Explained {
+                key,
+                result: Ok(Arc::new(explained)),
+            });
+        });
+    }
+
+    /// Reads an image for the inspector (for files without a face to explain).
     pub fn preview(&self, path: PathBuf) {
         let reporter = self.reporter.clone();
         std::thread::spawn(move || {
-            let result = crate::evidence::load(&path, &crate::evidence::LoadLimits::default())
-                .map(|loaded| {
-                    let (w, h) = loaded.rgb.dimensions();
-                    if w.max(h) <= PREVIEW_SIDE {
-                        loaded.rgb
-                    } else {
-                        let scale = PREVIEW_SIDE as f32 / w.max(h) as f32;
-                        image::imageops::thumbnail(
-                            &loaded.rgb,
-                            ((w as f32 * scale) as u32).max(1),
-                            ((h as f32 * scale) as u32).max(1),
-                        )
-                    }
-                })
-                .map_err(|e| e.to_string());
+            let result = load(&path).map(|image| preview_of(&image));
             reporter.send(JobEvent::Preview { path, result });
         });
     }
@@ -350,7 +391,7 @@ impl Jobs {
                     .pick_file()
                     .into_iter()
                     .collect(),
-                PickPurpose::TrainReal | PickPurpose::TrainFake => {
+                PickPurpose::AnalyseFolders | PickPurpose::TrainReal | PickPurpose::TrainFake => {
                     dialog.pick_folders().unwrap_or_default()
                 }
                 PickPurpose::TrainOut => dialog.pick_folder().into_iter().collect(),
@@ -372,20 +413,6 @@ impl Jobs {
             };
             if !picked.is_empty() {
                 reporter.send(JobEvent::Picked(purpose, picked));
-            }
-        });
-    }
-
-    /// Opens a folder picker for images to analyse.
-    pub fn pick_folder(&self, start: Option<PathBuf>) {
-        let reporter = self.reporter.clone();
-        std::thread::spawn(move || {
-            let mut dialog = rfd::FileDialog::new();
-            if let Some(dir) = start {
-                dialog = dialog.set_directory(dir);
-            }
-            if let Some(folders) = dialog.pick_folders() {
-                reporter.send(JobEvent::Picked(PickPurpose::Analyse, folders));
             }
         });
     }

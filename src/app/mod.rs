@@ -68,27 +68,12 @@ pub struct Shown {
     /// Which face.
     pub key: ExplainKey,
     /// The result, once it arrived.
-    pub result: Option<Result<Box<FaceExplanation>, String>>,
-    /// Textures made from it (crop, overlays at the current opacity, spectrum, Grams).
+    pub result: Option<Result<Arc<FaceExplanation>, String>>,
+    /// Textures made from it (crop, overlays at the current opacity, spectrum).
     pub textures: textures::ExplanationTextures,
-    /// For the GPU overlays: a number that changes with the explanation, the crop and the
-    /// amplitude and phase maps.
-    pub gpu: Option<GpuOverlay>,
-}
-
-/// What the WGSL overlay needs of an explanation.
-#[derive(Clone)]
-pub struct GpuOverlay {
-    /// Changes whenever the explanation does.
+    /// A number that changes with every explanation received (the GPU overlays re-upload
+    /// their textures when it does).
     pub content: u64,
-    /// The face crop.
-    pub face: Arc<image::RgbImage>,
-    /// Amplitude attention.
-    pub amplitude: Arc<Vec<f32>>,
-    /// Phase attention.
-    pub phase: Arc<Vec<f32>>,
-    /// Patches per side.
-    pub grid: usize,
 }
 
 /// How long UI frames take (the time spent building the UI, not waiting for vsync).
@@ -252,44 +237,68 @@ impl MclcrApp {
 
     /// Selects a face and asks for its explanation.
     pub fn select(&mut self, item: usize, face: usize) {
-        let previous = self.selected.map(|(i, _)| i);
+        let new_image = self.selected.map(|(i, _)| i) != Some(item);
         self.selected = Some((item, face));
-        if previous != Some(item)
-            && let Some(entry) = self.items.get(item)
-        {
+        if new_image {
             self.scene_rect = egui::Rect::NOTHING;
-            if entry.report.error.is_none() {
-                self.jobs.preview(entry.report.path.clone());
-            }
         }
-        self.request_explanation(false);
+        let preview = new_image
+            && self
+                .items
+                .get(item)
+                .is_some_and(|entry| entry.report.error.is_none());
+        self.explain_selected(false, preview);
     }
 
     /// Asks for the selected face's explanation (with robustness scores when `robustness`).
     pub fn request_explanation(&mut self, robustness: bool) {
+        self.explain_selected(robustness, false);
+    }
+
+    /// Asks for the selected face's explanation and, with `preview`, the image's picture: both
+    /// from one decoding of the file (the picture alone when there is no face to explain).
+    fn explain_selected(&mut self, robustness: bool, preview: bool) {
         let Some((i, f)) = self.selected else { return };
         let Some(item) = self.items.get(i) else {
             return;
         };
+        let path = item.report.path.clone();
         let Some(face) = item.report.faces.get(f) else {
             self.shown = None;
+            if preview {
+                self.jobs.preview(path);
+            }
             return;
         };
         let key = ExplainKey {
-            path: item.report.path.clone(),
+            path,
             crop: face.crop,
             robustness,
         };
-        if self.shown.as_ref().is_some_and(|s| s.key == key) {
+        let scorer = self.scorer().cloned();
+        if self.shown.as_ref().is_some_and(|s| s.key == key) || scorer.is_none() {
+            if preview {
+                self.jobs.preview(key.path);
+            }
             return;
         }
-        if let Some(scorer) = self.scorer().cloned() {
-            self.jobs.explain(key.clone(), scorer);
+        if let Some(scorer) = scorer {
+            // The same face explained already: only the robustness scores are missing.
+            let known = self.shown.as_ref().and_then(|s| match &s.result {
+                Some(Ok(e)) if s.key.path == key.path && s.key.crop == key.crop => Some(e.clone()),
+                _ => None,
+            });
+            match known {
+                Some(explanation) if robustness && !preview => {
+                    self.jobs.add_robustness(key.clone(), explanation, scorer)
+                }
+                _ => self.jobs.explain(key.clone(), scorer, preview),
+            }
             self.shown = Some(Shown {
                 key,
                 result: None,
                 textures: Default::default(),
-                gpu: None,
+                content: 0,
             });
         }
     }
@@ -341,13 +350,7 @@ impl MclcrApp {
                                 self.state.opacity,
                             );
                             self.explanations += 1;
-                            shown.gpu = Some(GpuOverlay {
-                                content: self.explanations,
-                                face: Arc::new(explanation.crop.clone()),
-                                amplitude: Arc::new(explanation.score.amplitude_map.clone()),
-                                phase: Arc::new(explanation.score.phase_map.clone()),
-                                grid: explanation.score.grid,
-                            });
+                            shown.content = self.explanations;
                             if key.robustness {
                                 robustness = Some(explanation.clone());
                             }
@@ -404,22 +407,26 @@ impl MclcrApp {
             return;
         }
         let manifest = &scorer.manifest;
-        let flips = explanation.robustness.iter().any(|v| {
-            crate::verdict::Band::of_score(v.score, &manifest.bands, manifest.trained)
-                != explanation.band
-        });
+        let flips = crate::robustness::band_flips(
+            &explanation.robustness,
+            explanation.band,
+            &manifest.bands,
+            manifest.trained,
+        );
         if let Some(face) = item.report.faces.get_mut(f) {
             face.robustness = explanation.robustness.clone();
         }
-        if flips && !item.report.flags.contains(&crate::verdict::Flag::Unstable) {
-            item.report.flags.push(crate::verdict::Flag::Unstable);
-            item.report.verdict = Some(crate::verdict::Band::Inconclusive);
+        let report = &mut item.report;
+        if flips && !report.flags.contains(&crate::verdict::Flag::Unstable) {
+            report.flags.push(crate::verdict::Flag::Unstable);
+            let bands: Vec<_> = report.faces.iter().map(|face| face.band).collect();
+            report.verdict = Some(crate::verdict::image_band(&bands, &report.flags));
         }
     }
 
     fn picked(&mut self, purpose: PickPurpose, paths: Vec<PathBuf>) {
         match purpose {
-            PickPurpose::Analyse => self.add_paths(paths),
+            PickPurpose::Analyse | PickPurpose::AnalyseFolders => self.add_paths(paths),
             PickPurpose::Model => self.load_model(paths.into_iter().next()),
             PickPurpose::TrainReal => self.state.train.real = paths,
             PickPurpose::TrainFake => self.state.train.fake = paths,
@@ -565,7 +572,8 @@ impl MclcrApp {
                         .pick(PickPurpose::Analyse, self.state.last_dir.clone());
                 }
                 if ui.button("Open folder…").clicked() {
-                    self.jobs.pick_folder(self.state.last_dir.clone());
+                    self.jobs
+                        .pick(PickPurpose::AnalyseFolders, self.state.last_dir.clone());
                 }
                 ui.menu_button("Export", |ui| {
                     let enabled = !self.items.is_empty();
