@@ -23,6 +23,10 @@ pub const FACE_LANDMARK_68: &str = "weights/face_landmark_68.safetensors";
 pub const FACE_LANDMARK_68_SHA256: &str =
     "9834ee7caff27c285e1960201830344f1e8199fab79a3f36d820c0cb05351567";
 
+/// Relative path of the shipped default model's manifest inside the assets folder (its model
+/// card is `models/MODEL_CARD.md`).
+pub const DEFAULT_MODEL: &str = "models/mclcr-default.json";
+
 /// Folders searched for assets, most specific first.
 pub fn search_dirs() -> Vec<PathBuf> {
     let mut dirs = Vec::new();

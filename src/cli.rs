@@ -40,6 +40,8 @@ pub enum Command {
     Train(crate::train_cli::TrainArgs),
     /// Evaluate a model on labelled folders: ACC, AUC, EER and the ROC curve.
     Eval(crate::train_cli::EvalArgs),
+    /// Write a model for distribution: a new name, provenance and (optionally) f16 weights.
+    Pack(crate::pack::PackArgs),
     /// Measure inference speed (ms per face, faces/s, memory) per device and batch size.
     Bench(BenchArgs),
     /// List the compute devices mclcr can see and say which one `auto` picks.
@@ -197,6 +199,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Synth(args) => crate::synth::run(&args),
         Command::Train(args) => crate::train_cli::run_train(args),
         Command::Eval(args) => crate::train_cli::run_eval(args),
+        Command::Pack(args) => crate::pack::run_pack(args),
         Command::Bench(args) => run_bench(args),
         Command::Devices(args) => run_devices(args),
     }

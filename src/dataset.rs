@@ -118,6 +118,10 @@ pub struct DataOptions {
     pub seed: u64,
     /// At most this many faces per image (the most confident).
     pub faces_per_image: usize,
+    /// Identities left out entirely (a test set kept apart from training and validation).
+    pub exclude: Vec<String>,
+    /// When not empty, only these identities are read.
+    pub only: Vec<String>,
 }
 
 impl Default for DataOptions {
@@ -128,6 +132,8 @@ impl Default for DataOptions {
             val_fraction: 0.2,
             seed: 0,
             faces_per_image: 1,
+            exclude: Vec::new(),
+            only: Vec::new(),
         }
     }
 }
@@ -161,6 +167,12 @@ pub fn load(
                     skipped.push(format!("{}: {error}", path.display()));
                     continue;
                 }
+                let who = identity(root, &path);
+                if options.exclude.contains(&who)
+                    || (!options.only.is_empty() && !options.only.contains(&who))
+                {
+                    continue;
+                }
                 match finder.face_crops(&path, options) {
                     Ok(found) if found.is_empty() => {
                         skipped.push(format!("{}: no face found", path.display()));
@@ -168,7 +180,6 @@ pub fn load(
                     Ok(found) => {
                         // Real and fake faces of a person share an identity when the folder
                         // names match, so both land on the same side of the split.
-                        let who = identity(root, &path);
                         for FaceCrop { crop, face, hull } in found {
                             samples.push(FaceSample {
                                 crop,

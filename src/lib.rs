@@ -28,6 +28,7 @@ pub mod landmarks;
 pub mod metrics;
 pub mod model;
 pub mod output;
+pub mod pack;
 pub mod preprocess;
 pub mod report;
 pub mod rng;

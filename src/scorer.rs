@@ -54,9 +54,22 @@ impl std::fmt::Debug for Scorer {
 }
 
 impl Scorer {
-    /// The built-in model: MC-LCR with the ImageNet EfficientNet-Lite0 backbone and untrained
-    /// heads (marked untrained, so no verdict is given).
+    /// The built-in model: the trained model shipped in the assets (`models/mclcr-default.json`,
+    /// described by `models/MODEL_CARD.md`), its weights checked against the SHA-256 its
+    /// manifest records. Where the assets hold no such file, the untrained
+    /// [`Self::imagenet_untrained`] model, which gives no verdicts.
     pub fn builtin(device: SelectedDevice) -> Result<Self, ModelFileError> {
+        let path = assets::locate(assets::DEFAULT_MODEL);
+        if path.is_file() {
+            Self::from_file(&path, device)
+        } else {
+            Self::imagenet_untrained(device)
+        }
+    }
+
+    /// MC-LCR with the ImageNet EfficientNet-Lite0 backbone and untrained heads (marked
+    /// untrained, so no verdict is given): the starting point of training from scratch.
+    pub fn imagenet_untrained(device: SelectedDevice) -> Result<Self, ModelFileError> {
         let config = MclcrConfig::default_config();
         device.device.seed(BUILTIN_INIT_SEED);
         let mut model = config.init(&device.device);

@@ -22,7 +22,7 @@ use crate::dataset::{DataSplit, DataSummary, FaceSample};
 use crate::jpeg::recompress;
 use crate::metrics::{self, DetectionMetrics};
 use crate::model::error::ModelFileError;
-use crate::model::store::{ModelManifest, load_model, save_model};
+use crate::model::store::{BandThresholds, ModelManifest, load_model, save_model};
 use crate::model::{MclcrConfig, backbone::Backbone, pretrained};
 use crate::preprocess::{PreparedFace, Preprocessor};
 use crate::rng::Rng;
@@ -54,6 +54,113 @@ pub struct TrainOptions {
     pub self_blend: SelfBlendConfig,
     /// Start the EfficientNet backbone from the ImageNet weights.
     pub pretrained_backbone: bool,
+    /// Start from this saved model's weights (a manifest) instead of the ImageNet backbone;
+    /// its configuration replaces `config`. Fine-tuning the shipped model starts here.
+    #[serde(default)]
+    pub init_from: Option<std::path::PathBuf>,
+    /// At most this many faces per image (the most confident first); group photos give more.
+    #[serde(default = "one")]
+    pub faces_per_image: usize,
+    /// Identities (first-level folder names) kept out of training and validation: the test
+    /// set. `mclcr eval --held-out-of` reads this list back.
+    #[serde(default)]
+    pub held_out_identities: Vec<String>,
+    /// Random zoom and shift applied alike to both faces of a pair: the crop keeps a side of
+    /// `1 - crop_jitter ..= 1` of the face crop, anywhere inside it. 0 turns it off.
+    #[serde(default)]
+    pub crop_jitter: f32,
+    /// How the checkpoints' verdict bands are set from the validation scores.
+    #[serde(default)]
+    pub band_targets: BandTargets,
+}
+
+fn one() -> usize {
+    1
+}
+
+/// Targets the verdict bands are chosen for, on the validation faces (never the test set).
+///
+/// The "likely manipulated" threshold is the lowest whose false-positive rate on the real
+/// validation faces is at most `max_false_positive_rate`; the "no evidence found" threshold
+/// the highest that still lets at most `max_miss_rate` of the manipulated validation faces
+/// below it. Both are clamped to `manipulated_range` and `clear_range`, and `clear` never exceeds
+/// `manipulated`. With few validation faces these rates are coarse; the model card says so.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BandTargets {
+    /// Largest share of real faces allowed in "likely manipulated".
+    pub max_false_positive_rate: f64,
+    /// Largest share of manipulated faces allowed in "no evidence found".
+    pub max_miss_rate: f64,
+    /// Allowed range of the "likely manipulated" threshold.
+    pub manipulated_range: [f32; 2],
+    /// Allowed range of the "no evidence found" threshold.
+    pub clear_range: [f32; 2],
+}
+
+impl Default for BandTargets {
+    fn default() -> Self {
+        Self {
+            max_false_positive_rate: 0.05,
+            max_miss_rate: 0.10,
+            manipulated_range: [0.5, 0.95],
+            clear_range: [0.05, 0.5],
+        }
+    }
+}
+
+impl BandTargets {
+    /// The thresholds for these targets from validation scores (`true` = manipulated).
+    pub fn choose(&self, scores: &[f32], labels: &[bool]) -> BandThresholds {
+        let mut real: Vec<f32> = scores
+            .iter()
+            .zip(labels)
+            .filter(|(_, fake)| !**fake)
+            .map(|(s, _)| *s)
+            .collect();
+        let mut fake: Vec<f32> = scores
+            .iter()
+            .zip(labels)
+            .filter(|(_, fake)| **fake)
+            .map(|(s, _)| *s)
+            .collect();
+        real.sort_by(f32::total_cmp);
+        fake.sort_by(f32::total_cmp);
+        let defaults = BandThresholds::default();
+        // Lowest t with #{real ≥ t} ≤ max_fpr·n: just above the (n - allowed)-th highest score.
+        let manipulated = if real.is_empty() {
+            defaults.manipulated
+        } else {
+            let allowed = (self.max_false_positive_rate * real.len() as f64).floor() as usize;
+            let index = real.len() - 1 - allowed.min(real.len() - 1);
+            next_up(real[index])
+        };
+        // Highest t with #{fake < t} ≤ max_miss·n: the (allowed)-th lowest fake score.
+        let clear = if fake.is_empty() {
+            defaults.clear
+        } else {
+            let allowed = (self.max_miss_rate * fake.len() as f64).floor() as usize;
+            fake[allowed.min(fake.len() - 1)]
+        };
+        let manipulated = manipulated.clamp(self.manipulated_range[0], self.manipulated_range[1]);
+        let clear = clear
+            .clamp(self.clear_range[0], self.clear_range[1])
+            .min(manipulated);
+        BandThresholds { manipulated, clear }
+    }
+}
+
+/// The smallest f32 above `x` (for "strictly above every real score").
+fn next_up(x: f32) -> f32 {
+    if x.is_nan() || x == f32::INFINITY {
+        x
+    } else if x == 0.0 {
+        f32::from_bits(1)
+    } else if x > 0.0 {
+        f32::from_bits(x.to_bits() + 1)
+    } else {
+        f32::from_bits(x.to_bits() - 1)
+    }
 }
 
 impl TrainOptions {
@@ -71,6 +178,11 @@ impl TrainOptions {
             self_blend_share: 0.5,
             self_blend: SelfBlendConfig::default(),
             pretrained_backbone: true,
+            init_from: None,
+            faces_per_image: 1,
+            held_out_identities: Vec::new(),
+            crop_jitter: 0.0,
+            band_targets: BandTargets::default(),
         }
     }
 }
@@ -230,7 +342,16 @@ pub fn train(
     } else {
         device.seed(options.seed);
         let mut model = options.config.init(device);
-        if options.pretrained_backbone
+        if let Some(path) = &options.init_from {
+            let (start, manifest) = load_model(path, device)?;
+            if manifest.config != options.config {
+                return Err(TrainError::Options(format!(
+                    "{} has another network configuration than the run's",
+                    path.display()
+                )));
+            }
+            model = start;
+        } else if options.pretrained_backbone
             && let Backbone::EfficientnetLite(net) = &mut model.backbone
             && options.config.backbone
                 == crate::model::backbone::BackboneConfig::EfficientnetLite(
@@ -309,7 +430,9 @@ pub fn train(
                 eta_seconds: remaining as f64 / rate,
             });
         }
-        let validation = validate(&trainer, &data.val, options, &preprocessor);
+        let validated = validate(&trainer, &data.val, options, &preprocessor);
+        let bands = validated.as_ref().map(|(_, bands)| *bands);
+        let validation = validated.map(|(metrics, _)| metrics);
         if let Some(m) = &validation {
             let _ = events.send(TrainEvent::Validated {
                 epoch,
@@ -328,7 +451,10 @@ pub fn train(
                 "the model was lost during training".into(),
             ));
         };
-        let manifest = checkpoint_manifest(&config, &state);
+        let mut manifest = checkpoint_manifest(&config, &state);
+        if let Some(bands) = bands {
+            manifest.bands = bands;
+        }
         save_model(&model, manifest.clone(), &last)?;
         let _ = events.send(TrainEvent::Checkpoint {
             path: last.clone(),
@@ -394,6 +520,11 @@ fn make_batch(
             }
             _ => real.self_blended(&options.self_blend, rng),
         };
+        let (real_image, fake_image) = if options.crop_jitter > 0.0 {
+            jitter_pair(real_image, fake_image, options.crop_jitter, rng)
+        } else {
+            (real_image, fake_image)
+        };
         let (real_image, fake_image) = if rng.chance(options.jpeg_probability) {
             let q = rng.int(
                 options.jpeg_quality[0] as i64,
@@ -411,13 +542,37 @@ fn make_batch(
     (faces, labels)
 }
 
-/// Validation faces: real ones, their self-blends (fixed per face) and folder fakes.
+/// The same random zoom and shift for both faces of a pair: a square of side `1 - jitter ..= 1`
+/// of the crop, placed anywhere inside it, resized back to the crop's size.
+fn jitter_pair(
+    real: image::RgbImage,
+    fake: image::RgbImage,
+    jitter: f32,
+    rng: &mut Rng,
+) -> (image::RgbImage, image::RgbImage) {
+    let (width, height) = real.dimensions();
+    let keep = 1.0 - rng.range(0.0, jitter.clamp(0.0, 0.5));
+    let (w, h) = (
+        ((width as f32 * keep).round() as u32).clamp(1, width),
+        ((height as f32 * keep).round() as u32).clamp(1, height),
+    );
+    let x = rng.int(0, (width - w) as i64) as u32;
+    let y = rng.int(0, (height - h) as i64) as u32;
+    let cut = |img: &image::RgbImage| {
+        let part = image::imageops::crop_imm(img, x, y, w, h).to_image();
+        image::imageops::resize(&part, width, height, image::imageops::FilterType::Triangle)
+    };
+    (cut(&real), cut(&fake))
+}
+
+/// Validation faces: real ones, their self-blends (fixed per face) and folder fakes. Returns
+/// the metrics and the verdict bands chosen on these scores for `options.band_targets`.
 fn validate(
     trainer: &Trainer,
     val: &[FaceSample],
     options: &TrainOptions,
     preprocessor: &Preprocessor,
-) -> Option<DetectionMetrics> {
+) -> Option<(DetectionMetrics, BandThresholds)> {
     if val.is_empty() {
         return None;
     }
@@ -437,7 +592,8 @@ fn validate(
     for chunk in faces.chunks(options.batch_size.max(1)) {
         scores.extend(trainer.predict(chunk));
     }
-    metrics::evaluate(&scores, &labels).ok()
+    let bands = options.band_targets.choose(&scores, &labels);
+    metrics::evaluate(&scores, &labels).ok().map(|m| (m, bands))
 }
 
 fn checkpoint_manifest(config: &MclcrConfig, state: &TrainState) -> ModelManifest {
@@ -507,6 +663,47 @@ mod tests {
     use super::*;
     use crate::faces::FaceBox;
     use std::sync::mpsc;
+
+    #[test]
+    fn bands_keep_real_faces_below_manipulated_and_most_fakes_above_clear() {
+        let targets = BandTargets {
+            max_false_positive_rate: 0.1,
+            max_miss_rate: 0.2,
+            manipulated_range: [0.0, 1.0],
+            clear_range: [0.0, 1.0],
+        };
+        // Ten real faces 0.05..0.95 (step 0.1), five fakes.
+        let mut scores: Vec<f32> = (0..10).map(|i| 0.05 + 0.1 * i as f32).collect();
+        let mut labels = vec![false; 10];
+        scores.extend([0.3, 0.6, 0.7, 0.8, 0.9]);
+        labels.extend([true; 5]);
+        let bands = targets.choose(&scores, &labels);
+        // One real face in ten may be flagged: just above the second-highest real (0.85).
+        assert!(
+            bands.manipulated > 0.85 && bands.manipulated < 0.851,
+            "{bands:?}"
+        );
+        // One fake in five may fall below clear: the second-lowest fake.
+        assert_eq!(bands.clear, 0.6);
+        let real_flagged = scores[..10]
+            .iter()
+            .filter(|&&s| s >= bands.manipulated)
+            .count();
+        assert_eq!(real_flagged, 1);
+    }
+
+    #[test]
+    fn bands_are_clamped_and_clear_never_exceeds_manipulated() {
+        let targets = BandTargets::default();
+        // Fakes score high, reals low: unclamped clear would be 0.9.
+        let scores = [0.01, 0.02, 0.9, 0.95];
+        let labels = [false, false, true, true];
+        let bands = targets.choose(&scores, &labels);
+        assert_eq!(bands.manipulated, 0.5);
+        assert_eq!(bands.clear, 0.5);
+        let empty = targets.choose(&[], &[]);
+        assert_eq!(empty, BandThresholds::default());
+    }
 
     fn sample(identity: &str, shade: u8) -> FaceSample {
         let face = FaceBox {

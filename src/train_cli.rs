@@ -13,6 +13,7 @@ use crate::metrics;
 use crate::rng::Rng;
 use crate::selfblend::SelfBlendConfig;
 use crate::train::{self, TrainEvent, TrainOptions};
+use crate::verdict::Band;
 
 /// Flags of `mclcr train`.
 #[derive(Debug, clap::Args)]
@@ -33,6 +34,10 @@ pub struct TrainArgs {
     /// Network: default, xception, tiny, or a JSON network configuration.
     #[arg(long)]
     pub network: Option<String>,
+    /// Start from a saved model (a manifest, or `default` for the shipped model) instead of
+    /// the ImageNet backbone; the network configuration is that model's.
+    #[arg(long)]
+    pub init_from: Option<String>,
     /// Continue from the last checkpoint in --out.
     #[arg(long)]
     pub resume: bool,
@@ -80,6 +85,17 @@ pub struct EvalArgs {
     /// Seed of the self-blended fakes.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Evaluate only the identities a training run held out: its training options (a recipe
+    /// JSON or a run's state.json) name them. Their faces-per-image setting is used too.
+    #[arg(long)]
+    pub held_out_of: Option<PathBuf>,
+    /// At most this many faces per image (default 1, or the --held-out-of run's setting).
+    #[arg(long)]
+    pub faces_per_image: Option<usize>,
+    /// Also score every real face re-encoded as JPEG at these qualities and report how often
+    /// its verdict band changes.
+    #[arg(long, value_delimiter = ',', default_value = "60,70,80,90,95")]
+    pub jpeg_qualities: Vec<u8>,
     /// Compute device: auto, cpu, gpu, wgpu.
     #[arg(long, default_value = "auto")]
     pub device: DeviceChoice,
@@ -101,6 +117,16 @@ fn options_from(args: &TrainArgs) -> anyhow::Result<TrainOptions> {
     };
     if let Some(network) = &args.network {
         options.config = crate::cli::load_config(network)?;
+    }
+    if let Some(start) = &args.init_from {
+        let path = if start == "default" {
+            crate::assets::locate(crate::assets::DEFAULT_MODEL)
+        } else {
+            PathBuf::from(start)
+        };
+        let manifest = crate::model::store::read_manifest(&path)?;
+        options.config = manifest.config;
+        options.init_from = Some(path);
     }
     if let Some(epochs) = args.epochs {
         options.epochs = epochs;
@@ -133,7 +159,9 @@ pub fn run_train(args: TrainArgs) -> anyhow::Result<ExitCode> {
             whole_image: args.whole_image,
             val_fraction: args.val_fraction,
             seed: options.seed,
-            faces_per_image: 1,
+            faces_per_image: options.faces_per_image,
+            exclude: options.held_out_identities.clone(),
+            only: Vec::new(),
         },
     )?;
     for skipped in &data.summary.skipped {
@@ -226,10 +254,37 @@ fn render(event: &TrainEvent, terminal: bool) {
     }
 }
 
+/// Training options from a recipe JSON or a run's `state.json`.
+fn read_options(path: &std::path::Path) -> anyhow::Result<TrainOptions> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    if let Ok(state) = serde_json::from_str::<train::TrainState>(&text) {
+        return Ok(state.options);
+    }
+    serde_json::from_str::<TrainOptions>(&text).with_context(|| {
+        format!(
+            "{}: neither training options nor a run's state",
+            path.display()
+        )
+    })
+}
+
 /// Runs `mclcr eval`.
 pub fn run_eval(args: EvalArgs) -> anyhow::Result<ExitCode> {
     let scorer = crate::cli::load_scorer(args.model.as_deref(), args.device)?;
     let side = scorer.input_side();
+    let held_out = args.held_out_of.as_deref().map(read_options).transpose()?;
+    let only = match &held_out {
+        Some(options) if options.held_out_identities.is_empty() => {
+            bail!("the run given to --held-out-of holds out no identities")
+        }
+        Some(options) => options.held_out_identities.clone(),
+        None => Vec::new(),
+    };
+    let faces_per_image = args
+        .faces_per_image
+        .or(held_out.as_ref().map(|o| o.faces_per_image))
+        .unwrap_or(1);
     let data = dataset::load(
         &args.real,
         &args.fake,
@@ -238,7 +293,9 @@ pub fn run_eval(args: EvalArgs) -> anyhow::Result<ExitCode> {
             whole_image: args.whole_image,
             val_fraction: 0.0,
             seed: args.seed,
-            faces_per_image: 1,
+            faces_per_image,
+            exclude: Vec::new(),
+            only,
         },
     )?;
     for skipped in &data.summary.skipped {
@@ -262,15 +319,39 @@ pub fn run_eval(args: EvalArgs) -> anyhow::Result<ExitCode> {
         scores.extend(scorer.score(chunk).into_iter().map(|s| s.probability));
     }
     let m = metrics::evaluate(&scores, &labels)?;
+    let identities: std::collections::BTreeSet<&str> =
+        data.train.iter().map(|s| s.identity.as_str()).collect();
     println!(
-        "model {}: {} real, {} manipulated{}",
+        "model {}: {} real, {} manipulated{} faces from {} identities",
         scorer.model_id(),
         m.negatives,
         m.positives,
-        if self_blended { " (self-blended)" } else { "" }
+        if self_blended { " (self-blended)" } else { "" },
+        identities.len()
     );
     println!("ACC {:.4}  AUC {:.4}  EER {:.4}", m.accuracy, m.auc, m.eer);
-    if !scorer.manifest.trained {
+    let bands = scorer.manifest.bands;
+    let trained = scorer.manifest.trained;
+    let rates = BandRates::of(&scores, &labels, &bands);
+    println!(
+        "bands (manipulated ≥ {:.3}, no evidence < {:.3}): real faces {:.1} % likely manipulated (false positives), {:.1} % inconclusive, {:.1} % no evidence; manipulated faces {:.1} % likely manipulated, {:.1} % no evidence (missed)",
+        bands.manipulated,
+        bands.clear,
+        100.0 * rates.real[0],
+        100.0 * rates.real[1],
+        100.0 * rates.real[2],
+        100.0 * rates.fake[0],
+        100.0 * rates.fake[2],
+    );
+    let stability = jpeg_stability(&scorer, &crops, &labels, &scores, &args.jpeg_qualities);
+    if let Some(stability) = &stability {
+        println!(
+            "JPEG re-encoding at quality {:?}: the band of {:.1} % of real faces changes at one quality or more",
+            args.jpeg_qualities,
+            100.0 * stability.changed_share
+        );
+    }
+    if !trained {
         println!(
             "note: this model's classifier is untrained; these figures are chance level by design"
         );
@@ -285,7 +366,108 @@ pub fn run_eval(args: EvalArgs) -> anyhow::Result<ExitCode> {
         crate::roc_plot::plot(&m.roc, m.auc)
             .save(out.join("roc.png"))
             .context("writing roc.png")?;
-        println!("ROC written to {}", out.display());
+        let summary = serde_json::json!({
+            "model": scorer.model_id(),
+            "real_faces": m.negatives,
+            "manipulated_faces": m.positives,
+            "self_blended": self_blended,
+            "identities": identities,
+            "accuracy": m.accuracy,
+            "auc": m.auc,
+            "eer": m.eer,
+            "bands": bands,
+            "real_band_shares": rates.real,
+            "manipulated_band_shares": rates.fake,
+            "jpeg_qualities": args.jpeg_qualities,
+            "jpeg_band_change_share": stability.as_ref().map(|s| s.changed_share),
+            "jpeg_band_change_by_quality": stability.as_ref().map(|s| s.by_quality.clone()),
+        });
+        std::fs::write(
+            out.join("metrics.json"),
+            serde_json::to_string_pretty(&summary)?,
+        )
+        .context("writing metrics.json")?;
+        println!("ROC and metrics written to {}", out.display());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Shares of faces per band, `[likely manipulated, inconclusive, no evidence]`, for the real
+/// and the manipulated faces.
+#[derive(Debug, Clone, PartialEq)]
+struct BandRates {
+    real: [f64; 3],
+    fake: [f64; 3],
+}
+
+impl BandRates {
+    fn of(scores: &[f32], labels: &[bool], bands: &crate::model::store::BandThresholds) -> Self {
+        let share = |fake: bool| {
+            let mut counts = [0usize; 3];
+            for (&score, _) in scores.iter().zip(labels).filter(|(_, l)| **l == fake) {
+                counts[band_index(Band::of_score(score, bands, true))] += 1;
+            }
+            let n = counts.iter().sum::<usize>().max(1) as f64;
+            counts.map(|c| c as f64 / n)
+        };
+        Self {
+            real: share(false),
+            fake: share(true),
+        }
+    }
+}
+
+fn band_index(band: Band) -> usize {
+    match band {
+        Band::LikelyManipulated => 0,
+        Band::NoEvidenceFound => 2,
+        _ => 1,
+    }
+}
+
+/// How often a real face's band changes when re-encoded as JPEG.
+#[derive(Debug, Clone, PartialEq)]
+struct JpegStability {
+    /// Share of real faces whose band changes at one quality or more.
+    changed_share: f64,
+    /// Per quality: (quality, share of real faces whose band changes).
+    by_quality: Vec<(u8, f64)>,
+}
+
+fn jpeg_stability(
+    scorer: &crate::scorer::Scorer,
+    crops: &[image::RgbImage],
+    labels: &[bool],
+    scores: &[f32],
+    qualities: &[u8],
+) -> Option<JpegStability> {
+    let bands = &scorer.manifest.bands;
+    let reals: Vec<usize> = (0..crops.len()).filter(|&i| !labels[i]).collect();
+    if reals.is_empty() || qualities.is_empty() {
+        return None;
+    }
+    let mut changed = vec![false; reals.len()];
+    let mut by_quality = Vec::new();
+    for &q in qualities {
+        let encoded: Vec<image::RgbImage> = reals
+            .iter()
+            .map(|&i| crate::jpeg::recompress(&crops[i], q))
+            .collect();
+        let mut flips = 0usize;
+        for (k, chunk) in encoded.chunks(8).enumerate() {
+            for (j, s) in scorer.score(chunk).into_iter().enumerate() {
+                let index = k * 8 + j;
+                let original = Band::of_score(scores[reals[index]], bands, true);
+                if Band::of_score(s.probability, bands, true) != original {
+                    flips += 1;
+                    changed[index] = true;
+                }
+            }
+        }
+        by_quality.push((q, flips as f64 / reals.len() as f64));
+    }
+    Some(JpegStability {
+        changed_share: changed.iter().filter(|c| **c).count() as f64 / reals.len() as f64,
+        by_quality,
+    })
 }

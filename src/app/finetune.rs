@@ -150,7 +150,7 @@ fn form(app: &mut MclcrApp, ui: &mut egui::Ui) {
             egui::ComboBox::from_id_salt("network")
                 .selected_text(form.network.clone())
                 .show_ui(ui, |ui| {
-                    for name in ["default", "xception", "tiny"] {
+                    for name in [ACTIVE_MODEL, "default", "xception", "tiny"] {
                         ui.selectable_value(&mut form.network, name.to_string(), name);
                     }
                 });
@@ -179,11 +179,31 @@ fn form(app: &mut MclcrApp, ui: &mut egui::Ui) {
     });
 }
 
+/// The network choice that fine-tunes the active model (its configuration and weights) rather
+/// than starting a named network from the ImageNet backbone.
+pub const ACTIVE_MODEL: &str = "active model";
+
 fn options(app: &MclcrApp) -> Result<TrainOptions, String> {
     let form = &app.state.train;
-    let config = crate::model::MclcrConfig::named(&form.network)
-        .ok_or_else(|| format!("unknown network {}", form.network))?;
-    let mut options = TrainOptions::new(config);
+    let mut options = if form.network == ACTIVE_MODEL {
+        let scorer = app
+            .scorer()
+            .ok_or_else(|| "the active model is not loaded yet".to_string())?;
+        let mut options = TrainOptions::new(scorer.manifest.config.clone());
+        if scorer.manifest.trained {
+            options.init_from = Some(
+                app.state
+                    .model
+                    .clone()
+                    .unwrap_or_else(|| crate::assets::locate(crate::assets::DEFAULT_MODEL)),
+            );
+        }
+        options
+    } else {
+        let config = crate::model::MclcrConfig::named(&form.network)
+            .ok_or_else(|| format!("unknown network {}", form.network))?;
+        TrainOptions::new(config)
+    };
     options.epochs = form.epochs.max(1);
     options.batch_size = form.batch.max(2);
     options.optim.learning_rate = form.learning_rate;

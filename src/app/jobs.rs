@@ -327,6 +327,8 @@ impl Jobs {
                         side: options.config.image_size as u32,
                         whole_image,
                         seed: options.seed,
+                        faces_per_image: options.faces_per_image,
+                        exclude: options.held_out_identities.clone(),
                         ..DataOptions::default()
                     },
                 )

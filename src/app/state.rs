@@ -110,7 +110,8 @@ pub struct TrainForm {
     pub fake: Vec<PathBuf>,
     /// Output folder for checkpoints.
     pub out: Option<PathBuf>,
-    /// Network: default, xception or tiny.
+    /// Network: the active model (fine-tuned from its weights), or default, xception or tiny
+    /// (from the ImageNet backbone).
     pub network: String,
     /// Epochs.
     pub epochs: usize,
@@ -130,7 +131,7 @@ impl Default for TrainForm {
             real: Vec::new(),
             fake: Vec::new(),
             out: None,
-            network: "default".into(),
+            network: super::finetune::ACTIVE_MODEL.into(),
             epochs: 10,
             batch: 16,
             learning_rate: 3e-4,

@@ -7,7 +7,10 @@
 use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
-use burn::store::{ApplyResult, ModuleSnapshot, SafetensorsStore, SafetensorsStoreError};
+use burn::store::{
+    ApplyResult, FloatCastAdapter, ModuleSnapshot, SafetensorsStore, SafetensorsStoreError,
+};
+use burn::tensor::DType;
 use serde::{Deserialize, Serialize};
 
 use super::error::ModelFileError;
@@ -100,12 +103,33 @@ impl ModelManifest {
     }
 }
 
+/// How the weights are stored on disk. Models always compute in f32; f16 files halve the size
+/// and are widened to f32 when loaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WeightPrecision {
+    /// 32-bit floats, bit for bit what was trained.
+    #[default]
+    F32,
+    /// 16-bit floats.
+    F16,
+}
+
 /// Saves `model` as `<manifest_path>` + the weights file beside it (same stem, `.safetensors`),
 /// filling in the manifest's weights fields. Returns the completed manifest.
 pub fn save_model(
     model: &Mclcr,
+    manifest: ModelManifest,
+    manifest_path: &Path,
+) -> Result<ModelManifest, ModelFileError> {
+    save_model_as(model, manifest, manifest_path, WeightPrecision::F32)
+}
+
+/// [`save_model`] with the weights stored at `precision`.
+pub fn save_model_as(
+    model: &Mclcr,
     mut manifest: ModelManifest,
     manifest_path: &Path,
+    precision: WeightPrecision,
 ) -> Result<ModelManifest, ModelFileError> {
     let weights_path = manifest_path.with_extension("safetensors");
     let tmp_weights = temporary(&weights_path);
@@ -115,6 +139,9 @@ pub fn save_model(
         .overwrite(true)
         .clear_metadata()
         .metadata("producer", format!("mclcr {}", env!("CARGO_PKG_VERSION")));
+    if precision == WeightPrecision::F16 {
+        store = store.with_to_adapter(FloatCastAdapter::to(DType::F16));
+    }
     model
         .save_into(&mut store)
         .map_err(|e| ModelFileError::Format {
@@ -171,7 +198,9 @@ pub fn load_model(
     let weights_path = manifest.weights_path(manifest_path);
     super::pretrained::verify_sha256(&weights_path, &manifest.weights_sha256)?;
     let mut model = manifest.config.init(device);
-    let mut store = SafetensorsStore::from_file(&weights_path);
+    // f16 files (shipped models) are widened; f32 files pass through unchanged.
+    let mut store = SafetensorsStore::from_file(&weights_path)
+        .with_from_adapter(FloatCastAdapter::to(DType::F32));
     let result = model
         .load_from(&mut store)
         .map_err(|e| load_error(&weights_path, e))?;

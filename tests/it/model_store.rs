@@ -2,7 +2,7 @@
 
 use burn::prelude::*;
 use mclcr::model::error::ModelFileError;
-use mclcr::model::store::{ModelManifest, load_model, save_model};
+use mclcr::model::store::{ModelManifest, WeightPrecision, load_model, save_model, save_model_as};
 use mclcr::model::{Mclcr, MclcrConfig, MclcrInput};
 use mclcr::preprocess::Preprocessor;
 
@@ -57,6 +57,34 @@ fn save_then_load_is_bit_exact() {
     let before = outputs(&model, input(&config, &device));
     let after = outputs(&loaded, input(&config, &device));
     assert_eq!(before, after, "outputs differ after save → load");
+}
+
+#[test]
+fn f16_weights_are_half_the_size_and_load_into_an_f32_model() {
+    let dir = crate::common::tempdir();
+    let device = Device::flex();
+    let (model, path32, _) = saved_tiny(dir.path());
+    let config = MclcrConfig::tiny();
+    let path16 = dir.path().join("tiny16.json");
+    let manifest16 = save_model_as(
+        &model,
+        ModelManifest::new("tiny16", config.clone(), false),
+        &path16,
+        WeightPrecision::F16,
+    )
+    .unwrap();
+    let size = |p: std::path::PathBuf| std::fs::metadata(p).unwrap().len() as f64;
+    let ratio = size(manifest16.weights_path(&path16)) / size(path32.with_extension("safetensors"));
+    assert!((0.45..0.6).contains(&ratio), "f16/f32 size ratio {ratio}");
+    let (loaded, _) = load_model(&path16, &device).unwrap();
+    let before = outputs(&model, input(&config, &device));
+    let after = outputs(&loaded, input(&config, &device));
+    assert_ne!(before, after, "f16 storage should round some values");
+    for (a, b) in before.iter().zip(&after) {
+        for (x, y) in a.iter().zip(b) {
+            assert!((x - y).abs() <= 2e-2 * (1.0 + x.abs()), "{x} vs {y}");
+        }
+    }
 }
 
 #[test]

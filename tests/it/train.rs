@@ -285,3 +285,104 @@ fn resuming_continues_exactly_where_the_run_stopped() {
     );
     assert_eq!(state(&straight)["history"], state(&interrupted)["history"]);
 }
+
+#[test]
+fn held_out_identities_stay_out_of_training_and_are_what_eval_reads() {
+    let dir = crate::common::tempdir();
+    let real = crops(&dir.path().join("real"), 5, 3);
+    let first = dir.path().join("first");
+    let run = mclcr(&train_args(&real, &first, &["--epochs", "1"]));
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
+    assert_eq!(
+        state(&first)["data"]["train_real"].as_u64().unwrap()
+            + state(&first)["data"]["val_real"].as_u64().unwrap(),
+        15
+    );
+
+    // A recipe: the first run's options with two identities held out as a test set.
+    let mut options = state(&first)["options"].clone();
+    options["held_out_identities"] = serde_json::json!(["person0", "person3"]);
+    let recipe = dir.path().join("recipe.json");
+    std::fs::write(&recipe, options.to_string()).unwrap();
+    let second = dir.path().join("second");
+    let mut args = train_args(&real, &second, &["--epochs", "1"]);
+    args.extend(["--config", recipe.to_str().unwrap()]);
+    let run = mclcr(&args);
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
+    let data = &state(&second)["data"];
+    assert_eq!(
+        data["train_real"].as_u64().unwrap() + data["val_real"].as_u64().unwrap(),
+        9,
+        "{data}"
+    );
+
+    // Packed as f16, the model evaluates on exactly the held-out identities.
+    let packed = dir.path().join("packed/model.json");
+    let pack = mclcr(&[
+        "pack",
+        "--model",
+        second.join("best.json").to_str().unwrap(),
+        "--out",
+        packed.to_str().unwrap(),
+        "--name",
+        "packed-tiny",
+        "--f16",
+    ]);
+    assert_eq!(pack.status.code(), Some(0), "{}", text(&pack.stderr));
+    let size = |p: &Path| std::fs::metadata(p).unwrap().len();
+    assert!(
+        size(&packed.with_extension("safetensors")) * 10
+            < size(&second.join("best.safetensors")) * 6
+    );
+    let metrics = dir.path().join("metrics");
+    let eval = mclcr(&[
+        "eval",
+        "--real",
+        real.to_str().unwrap(),
+        "--whole-image",
+        "--device",
+        "cpu",
+        "--model",
+        packed.to_str().unwrap(),
+        "--held-out-of",
+        recipe.to_str().unwrap(),
+        "--out",
+        metrics.to_str().unwrap(),
+    ]);
+    let stdout = text(&eval.stdout);
+    assert_eq!(eval.status.code(), Some(0), "{}", text(&eval.stderr));
+    assert!(stdout.contains("packed-tiny@"), "{stdout}");
+    assert!(
+        stdout.contains("6 real, 6 manipulated (self-blended) faces from 2 identities"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("JPEG re-encoding"), "{stdout}");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(metrics.join("metrics.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        summary["identities"],
+        serde_json::json!(["person0", "person3"])
+    );
+    let shares = summary["real_band_shares"].as_array().unwrap();
+    let total: f64 = shares.iter().map(|v| v.as_f64().unwrap()).sum();
+    assert!((total - 1.0).abs() < 1e-9, "{summary}");
+    assert_eq!(
+        summary["jpeg_band_change_by_quality"]
+            .as_array()
+            .unwrap()
+            .len(),
+        5
+    );
+
+    // Fine-tuning starts from the packed model's weights.
+    let third = dir.path().join("third");
+    let mut args = train_args(&real, &third, &["--epochs", "1"]);
+    args.extend(["--init-from", packed.to_str().unwrap()]);
+    let run = mclcr(&args);
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
+    assert_eq!(
+        state(&third)["options"]["init_from"],
+        serde_json::json!(packed.to_str().unwrap())
+    );
+}
