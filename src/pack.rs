@@ -30,6 +30,10 @@ pub struct PackArgs {
     /// Licence of the weights, for the manifest's provenance.
     #[arg(long)]
     pub licence: Option<String>,
+    /// Held-out results in one line, for the manifest's provenance (shown in the app's model
+    /// card).
+    #[arg(long)]
+    pub evaluation: Option<String>,
 }
 
 /// Runs `mclcr pack`.
@@ -48,6 +52,9 @@ pub fn run_pack(args: PackArgs) -> anyhow::Result<ExitCode> {
     }
     if let Some(licence) = args.licence {
         manifest.provenance.licence = licence;
+    }
+    if let Some(evaluation) = args.evaluation {
+        manifest.provenance.evaluation = evaluation;
     }
     if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;

@@ -85,6 +85,7 @@ impl Scorer {
                     .into(),
             training: "none: the MC-LCR heads are randomly initialised".into(),
             licence: "Apache-2.0".into(),
+            evaluation: "none: chance level by design".into(),
         };
         Ok(Self::with_model(model, manifest, device))
     }

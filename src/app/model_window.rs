@@ -51,6 +51,7 @@ fn contents(app: &mut MclcrApp, ui: &mut egui::Ui) {
                 ),
                 ("backbone", m.provenance.backbone.clone(), false),
                 ("training", m.provenance.training.clone(), false),
+                ("evaluation", m.provenance.evaluation.clone(), false),
                 ("licence", m.provenance.licence.clone(), false),
                 ("device", scorer.device.label.clone(), false),
             ];

@@ -49,6 +49,8 @@ pub struct Provenance {
     pub training: String,
     /// Licence of the weights.
     pub licence: String,
+    /// How well it did on data it never saw, in one line (the model card has the details).
+    pub evaluation: String,
 }
 
 /// The manifest of a saved model.
