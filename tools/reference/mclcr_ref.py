@@ -71,7 +71,7 @@ def round_half_away(x):
 
 def tf_same_pad(x, kernel, stride):
     """TensorFlow "same" zero padding (Burn's PaddingConfig2d::Same) of an NCHW tensor."""
-    h, w = x.shape[-2:]
+    h, w = (int(n) for n in x.shape[-2:])  # plain ints: constants when traced for ONNX
     pads = []
     for size in (w, h):  # F.pad takes the last axis first
         out = -(-size // stride)
