@@ -10,7 +10,7 @@ compares every output with the expected one (see tests/fixtures/parity/README.md
 
 - tiny/                   MclcrConfig::tiny() (64x64 faces, EfficientNet-Lite, cross-attention),
                           seeded random weights with non-trivial batch-norm statistics, written
-                          by mclcr_ref.save_mclcr (model.json + model.safetensors, ~220 KB): this
+                          by mclcr_ref.save_mclcr (model.json + model.safetensors, ~240 KB): this
                           also proves that a model saved by the reference loads in mclcr;
 - tiny_xception_gating/   the same with the tiny Xception backbone and cross-gating PA-PDA;
 - full/                   MclcrConfig::default_config() (256x256, EfficientNet-Lite0, d = 256)
