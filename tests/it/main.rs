@@ -8,5 +8,6 @@ mod heatmap_shader;
 mod imagenet;
 mod landmarks;
 mod model_store;
+mod parity;
 mod train;
 mod wgpu_parity;
