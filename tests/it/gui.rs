@@ -11,6 +11,7 @@ use mclcr::app::jobs::PickPurpose;
 use mclcr::app::state::AppState;
 use mclcr::app::{MclcrApp, ModelStatus, export};
 use mclcr::device::DeviceChoice;
+use mclcr::verdict::Band;
 
 #[derive(Debug)]
 struct Dropped(PathBuf);
@@ -93,8 +94,13 @@ fn a_dropped_sample_shows_a_verdict_and_the_inspector_its_views() {
     let item = &harness.state().items[0];
     assert_eq!(item.report.faces.len(), 1, "{:?}", item.report);
     assert!(item.thumbnail.is_some());
-    // The built-in model's classifier is untrained: the app says so instead of a verdict.
-    shows(&harness, "no verdict (untrained)");
+    // The shipped model gives a verdict; a real portrait is never a false alarm.
+    let band = harness.state().items[0].report.verdict;
+    assert!(
+        matches!(band, Some(Band::NoEvidenceFound | Band::Inconclusive)),
+        "{band:?}"
+    );
+    shows(&harness, band.unwrap().label());
     shows(&harness, "grace_hopper.jpg");
     shows(&harness, "face 1 of 1: score");
 
@@ -339,7 +345,8 @@ fn the_model_card_and_presentation_mode_with_arrow_keys() {
     harness.step();
     harness.step();
     shows(&harness, "weights SHA-256");
-    shows(&harness, "mclcr-imagenet-untrained@");
+    shows(&harness, "mclcr-default@");
+    shows(&harness, "evaluation");
     harness.state_mut().state.show_model = false;
     harness.step();
     harness.key_press(eframe::egui::Key::F11);

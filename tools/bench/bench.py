@@ -7,7 +7,7 @@ In one run, for each batch size (default 1 and 16):
   gradient-norm clipping to 5, Adam (lr 2e-4, L2 weight decay 5e-4), as src/training.rs does.
 
 Contestants, all with the same number of threads:
-- mclcr: the CPU device (Burn flex) of a release build, through examples/bench_reference.rs
+- mclcr: the CPU device (Burn flex) of a release build, through benches/reference.rs
   (built here with cargo; RAYON_NUM_THREADS = threads);
 - PyTorch: tools/reference/mclcr_ref.py, torch.set_num_threads(threads);
 - ONNX Runtime: the reference exported to ONNX with torch.onnx's dynamo exporter (one
@@ -85,14 +85,14 @@ def make_inputs(config, count):
 
 
 def build_mclcr_bench():
-    """Builds examples/bench_reference.rs (release) and returns the executable's path."""
-    cmd = ["cargo", "build", "--release", "--example", "bench_reference", "--message-format=json"]
+    """Builds benches/reference.rs (release) and returns the executable's path."""
+    cmd = ["cargo", "build", "--release", "--bench", "reference", "--message-format=json"]
     proc = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, check=True, text=True)
     for line in proc.stdout.splitlines():
         msg = json.loads(line)
-        if msg.get("reason") == "compiler-artifact" and msg["target"]["name"] == "bench_reference":
+        if msg.get("reason") == "compiler-artifact" and msg["target"]["name"] == "reference":
             return msg["executable"]
-    raise RuntimeError("cargo did not report the bench_reference executable")
+    raise RuntimeError("cargo did not report the reference bench executable")
 
 
 def bench_mclcr(exe, manifest, inputs_bin, max_batch, args):

@@ -1,7 +1,10 @@
 //! mclcr's side of `tools/bench/bench.py`: times inference and one training step on the CPU
 //! for a saved model and inputs written by the script, and prints one JSON object per line.
 //!
-//! Usage: `bench_reference MODEL.json INPUTS.bin MAX_BATCH BATCHES ITERATIONS WARMUP`, where
+//! Built as the `reference` bench target (`cargo build --release --bench reference`); `cargo
+//! bench` alone only points at the script.
+//!
+//! Usage: `reference MODEL.json INPUTS.bin MAX_BATCH BATCHES ITERATIONS WARMUP`, where
 //! INPUTS.bin holds `MAX_BATCH` prepared faces as little-endian f32: all RGB `[b, 3, s, s]`,
 //! then all amplitude spectra `[b, n, bins]`, then all phase spectra. BATCHES is
 //! comma-separated (e.g. `1,16`). Threads: set `RAYON_NUM_THREADS`.
@@ -20,14 +23,19 @@ fn main() -> ExitCode {
     match run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("bench_reference: {e:#}");
+            eprintln!("reference bench: {e:#}");
             ExitCode::FAILURE
         }
     }
 }
 
 fn run() -> anyhow::Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    // `cargo bench` appends `--bench`.
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    if args.is_empty() {
+        println!("run `python3 tools/bench/bench.py`: it writes the inputs and calls this program");
+        return Ok(());
+    }
     let [
         model_path,
         inputs_path,
@@ -37,7 +45,7 @@ fn run() -> anyhow::Result<()> {
         warmup,
     ] = args.as_slice()
     else {
-        bail!("usage: bench_reference MODEL.json INPUTS.bin MAX_BATCH BATCHES ITERATIONS WARMUP");
+        bail!("usage: reference MODEL.json INPUTS.bin MAX_BATCH BATCHES ITERATIONS WARMUP");
     };
     let max_batch: usize = max_batch.parse().context("MAX_BATCH")?;
     let iterations: usize = iterations.parse().context("ITERATIONS")?;
