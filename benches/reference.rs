@@ -31,7 +31,10 @@ fn main() -> ExitCode {
 
 fn run() -> anyhow::Result<()> {
     // `cargo bench` appends `--bench`.
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
     if args.is_empty() {
         println!("run `python3 tools/bench/bench.py`: it writes the inputs and calls this program");
         return Ok(());

@@ -30,6 +30,12 @@ pub struct PackArgs {
     /// Licence of the weights, for the manifest's provenance.
     #[arg(long)]
     pub licence: Option<String>,
+    /// Set the "likely manipulated" threshold (default: the checkpoint's own).
+    #[arg(long)]
+    pub manipulated_threshold: Option<f32>,
+    /// Set the "no evidence found" threshold (default: the checkpoint's own).
+    #[arg(long)]
+    pub clear_threshold: Option<f32>,
     /// Held-out results in one line, for the manifest's provenance (shown in the app's model
     /// card).
     #[arg(long)]
@@ -52,6 +58,23 @@ pub fn run_pack(args: PackArgs) -> anyhow::Result<ExitCode> {
     }
     if let Some(licence) = args.licence {
         manifest.provenance.licence = licence;
+    }
+    if let Some(t) = args.manipulated_threshold {
+        manifest.bands.manipulated = t;
+    }
+    if let Some(t) = args.clear_threshold {
+        manifest.bands.clear = t;
+    }
+    let bands = manifest.bands;
+    if !(0.0..=1.0).contains(&bands.clear)
+        || !(0.0..=1.0).contains(&bands.manipulated)
+        || bands.clear > bands.manipulated
+    {
+        bail!(
+            "thresholds must satisfy 0 ≤ clear ({}) ≤ manipulated ({}) ≤ 1",
+            bands.clear,
+            bands.manipulated
+        );
     }
     if let Some(evaluation) = args.evaluation {
         manifest.provenance.evaluation = evaluation;

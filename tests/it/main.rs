@@ -7,6 +7,7 @@ mod gui;
 mod heatmap_shader;
 mod imagenet;
 mod landmarks;
+mod model_card;
 mod model_store;
 mod parity;
 mod train;
