@@ -2,6 +2,8 @@
 //! clipping, and a warm-up + cosine learning-rate schedule. The data side (folders,
 //! self-blended fakes, splits) and the epoch loop build on this.
 
+use std::time::{Duration, Instant};
+
 use burn::grad_clipping::GradientClippingConfig;
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
@@ -71,6 +73,17 @@ pub struct StepLoss {
     pub supcon: f32,
 }
 
+/// Wall time of the phases of one training step, in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct StepTimes {
+    /// Batching the inputs, the forward pass and the loss (read back as numbers).
+    pub forward_ms: f64,
+    /// The backward pass and collecting the gradients.
+    pub backward_ms: f64,
+    /// Gradient clipping and the Adam update.
+    pub optimizer_ms: f64,
+}
+
 /// A model being trained, with its optimiser state.
 pub struct Trainer {
     model: Option<Mclcr>,
@@ -118,9 +131,20 @@ impl Trainer {
         labels: &[bool],
         learning_rate: f64,
     ) -> StepLoss {
+        self.step_timed(faces, labels, learning_rate).0
+    }
+
+    /// [`Self::step`], also returning how long its three phases took (for profiling).
+    pub fn step_timed(
+        &mut self,
+        faces: &[PreparedFace],
+        labels: &[bool],
+        learning_rate: f64,
+    ) -> (StepLoss, StepTimes) {
         let Some(model) = self.model.take() else {
             unreachable!("the trainer always holds its model between steps")
         };
+        let start = Instant::now();
         let input = self.preprocessor.batch(faces, &self.device);
         let targets: Vec<i64> = labels.iter().map(|&l| l as i64).collect();
         let targets = Tensor::<1, Int>::from_ints(targets.as_slice(), &self.device); // [batch]
@@ -132,10 +156,19 @@ impl Trainer {
             cross_entropy: scalar(&parts.cross_entropy),
             supcon: scalar(&parts.supcon),
         };
+        let forward = start.elapsed();
         let gradients = GradientsParams::from_grads(parts.total.backward(), &model);
+        let backward = start.elapsed() - forward;
         self.model = Some(self.optimizer.step(learning_rate, model, gradients));
+        let optimizer = start.elapsed() - forward - backward;
         self.steps += 1;
-        loss
+        let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        let times = StepTimes {
+            forward_ms: ms(forward),
+            backward_ms: ms(backward),
+            optimizer_ms: ms(optimizer),
+        };
+        (loss, times)
     }
 
     /// Freezes (or unfreezes) the backbone: no gradient, batch norms on running statistics.

@@ -1,9 +1,10 @@
 //! Convolution + batch normalisation + optional ReLU/ReLU6, the unit most CNN blocks are made of.
 
+use burn::module::Param;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
 use burn::prelude::*;
-use burn::tensor::activation::{relu, relu6};
+use burn::tensor::activation::relu;
 use serde::{Deserialize, Serialize};
 
 /// The activation after the batch norm.
@@ -24,7 +25,7 @@ impl Activation {
         match self {
             Self::None => x,
             Self::Relu => relu(x),
-            Self::Relu6 => relu6(x),
+            Self::Relu6 => super::cpu_ops::relu6(x),
         }
     }
 }
@@ -88,9 +89,40 @@ impl ConvBnConfig {
 
 impl ConvBn {
     /// `[batch, in, h, w]` → `[batch, out, h / stride, w / stride]`.
+    ///
+    /// Off an autodiff device the batch norm can only run on its running statistics, so it is
+    /// folded into the convolution: weights scaled by `γ / √(σ² + ε)` per output channel and
+    /// a bias `β − μ · γ / √(σ² + ε)`, one pass over the output instead of the batch norm's
+    /// four. On an autodiff device the two stay separate (training statistics, gradients).
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let x = self.conv.forward(x); // [batch, out, h', w']
-        let x = self.bn.forward(x); // [batch, out, h', w']
+        let x = if x.device().is_autodiff() {
+            let x = self.conv.forward(x); // [batch, out, h', w']
+            self.bn.forward(x) // [batch, out, h', w']
+        } else {
+            super::cpu_ops::conv2d(x, &self.folded()) // [batch, out, h', w']
+        };
         self.activation.apply(x)
+    }
+
+    /// The convolution with the batch norm (running statistics) folded in.
+    fn folded(&self) -> Conv2d {
+        let bn = &self.bn;
+        let scale = bn.gamma.val() / bn.running_var.value().add_scalar(bn.epsilon).sqrt(); // [out]
+        let shift = bn.beta.val() - bn.running_mean.value() * scale.clone(); // [out]
+        let [out] = scale.dims();
+        let bias = match &self.conv.bias {
+            Some(b) => b.val() * scale.clone() + shift,
+            None => shift,
+        }; // [out]
+        let weight = self.conv.weight.val() * scale.reshape([out, 1, 1, 1]); // [out, in/g, k, k]
+        Conv2d {
+            weight: Param::from_tensor(weight),
+            bias: Some(Param::from_tensor(bias)),
+            stride: self.conv.stride,
+            kernel_size: self.conv.kernel_size,
+            dilation: self.conv.dilation,
+            groups: self.conv.groups,
+            padding: self.conv.padding.clone(),
+        }
     }
 }

@@ -228,7 +228,7 @@ impl Mclcr {
     }
 
     /// Projection head: Linear → ReLU → Linear → L2 normalisation, `[batch, d]` → `[batch, 128]`.
-    fn project(&self, features: Tensor<2>) -> Tensor<2> {
+    pub fn project(&self, features: Tensor<2>) -> Tensor<2> {
         let z = relu(self.projection1.forward(features)); // [batch, 256]
         let z = self.projection2.forward(z); // [batch, 128]
         let norm = z.clone().powi_scalar(2).sum_dim(1).add_scalar(1e-12).sqrt(); // [batch, 1]

@@ -1,8 +1,8 @@
 //! MLP-Mixer layer (Tolstikhin et al. 2021) over patch tokens.
 
+use super::cpu_ops::gelu;
 use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::prelude::*;
-use burn::tensor::activation::gelu;
 
 /// Configuration of a [`MixerLayer`].
 #[derive(Config, Debug, PartialEq)]

@@ -13,6 +13,7 @@
 
 pub mod backbone;
 pub mod conv_bn;
+pub mod cpu_ops;
 pub mod dual_attention;
 pub mod efficientnet;
 pub mod error;
