@@ -67,13 +67,7 @@ fn run() -> anyhow::Result<()> {
     else {
         bail!("usage: reference MODEL.json INPUTS.bin MAX_BATCH BATCHES ITERATIONS WARMUP");
     };
-    let max_batch: usize = max_batch.parse().context("MAX_BATCH")?;
-    let iterations: usize = iterations.parse().context("ITERATIONS")?;
-    let warmup: usize = warmup.parse().context("WARMUP")?;
-    let batches: Vec<usize> = batches
-        .split(',')
-        .map(|b| b.parse().context("BATCHES"))
-        .collect::<anyhow::Result<_>>()?;
+    let (max_batch, iterations, warmup, batches) = counts(max_batch, iterations, warmup, batches)?;
     let device = Device::flex();
     let (model, manifest) = load_model(Path::new(model_path), &device)?;
     let config = manifest.config;
@@ -118,13 +112,7 @@ fn run_stages(args: &[String]) -> anyhow::Result<()> {
             "usage: reference --stages MODEL.json INPUTS.bin FACES.bin MAX_BATCH BATCHES ITERATIONS WARMUP"
         );
     };
-    let max_batch: usize = max_batch.parse().context("MAX_BATCH")?;
-    let iterations: usize = iterations.parse().context("ITERATIONS")?;
-    let warmup: usize = warmup.parse().context("WARMUP")?;
-    let batches: Vec<usize> = batches
-        .split(',')
-        .map(|b| b.parse().context("BATCHES"))
-        .collect::<anyhow::Result<_>>()?;
+    let (max_batch, iterations, warmup, batches) = counts(max_batch, iterations, warmup, batches)?;
     let device = Device::flex();
     let (model, manifest) = load_model(Path::new(model_path), &device)?;
     let config = manifest.config;
@@ -400,4 +388,23 @@ fn report(what: &str, batch: usize, ms: f64) {
 
 fn report_named(what: &str, name: &str, batch: usize, ms: f64) {
     println!("{{\"what\": \"{what}\", \"name\": \"{name}\", \"batch\": {batch}, \"ms\": {ms:.4}}}");
+}
+
+/// MAX_BATCH, ITERATIONS, WARMUP and the comma-separated BATCHES of the command line.
+fn counts(
+    max_batch: &str,
+    iterations: &str,
+    warmup: &str,
+    batches: &str,
+) -> anyhow::Result<(usize, usize, usize, Vec<usize>)> {
+    let batches = batches
+        .split(',')
+        .map(|b| b.parse().context("BATCHES"))
+        .collect::<anyhow::Result<_>>()?;
+    Ok((
+        max_batch.parse().context("MAX_BATCH")?,
+        iterations.parse().context("ITERATIONS")?,
+        warmup.parse().context("WARMUP")?,
+        batches,
+    ))
 }
