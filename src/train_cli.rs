@@ -27,8 +27,8 @@ pub struct TrainArgs {
     /// Output folder for checkpoints (last, best) and state.
     #[arg(long)]
     pub out: PathBuf,
-    /// Training options as JSON, in the form of the `options` object of a run's state.json;
-    /// flags given here override it.
+    /// Training options as JSON, in the form of the `options` object of a run's state.json (or
+    /// a run's state.json itself); flags given here override it.
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Network: default, xception, tiny, or a JSON network configuration.
@@ -107,12 +107,7 @@ fn options_from(args: &TrainArgs) -> anyhow::Result<TrainOptions> {
     let state_file = args.out.join("state.json");
     let mut options = match &args.config {
         _ if args.resume && state_file.is_file() => train::read_state(&state_file)?.options,
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading {}", path.display()))?;
-            serde_json::from_str::<TrainOptions>(&text)
-                .with_context(|| format!("{}: not valid training options", path.display()))?
-        }
+        Some(path) => read_options(path)?,
         None => TrainOptions::new(crate::model::MclcrConfig::default_config()),
     };
     if let Some(network) = &args.network {
@@ -254,7 +249,8 @@ fn render(event: &TrainEvent, terminal: bool) {
     }
 }
 
-/// Training options from a recipe JSON or a run's `state.json`.
+/// Training options from a recipe JSON (the `options` object of a run's state) or a whole
+/// run's `state.json`.
 fn read_options(path: &std::path::Path) -> anyhow::Result<TrainOptions> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;

@@ -58,6 +58,22 @@ fn train_args<'a>(real: &'a Path, out: &'a Path, extra: &[&'a str]) -> Vec<&'a s
     args
 }
 
+/// `mclcr eval` arguments for `model` on the whole-image crops in `real`, plus `extra`.
+fn eval_args<'a>(real: &'a Path, model: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "eval",
+        "--real",
+        real.to_str().unwrap(),
+        "--whole-image",
+        "--device",
+        "cpu",
+        "--model",
+        model.to_str().unwrap(),
+    ];
+    args.extend(extra);
+    args
+}
+
 const TINY: [&str; 8] = [
     "--network",
     "tiny",
@@ -114,18 +130,11 @@ fn train_writes_checkpoints_resumes_and_eval_reports_metrics() {
 
     // The checkpoint is a model the rest of mclcr loads: eval on self-blends of the faces.
     let roc = dir.path().join("roc");
-    let eval = mclcr(&[
-        "eval",
-        "--real",
-        real.to_str().unwrap(),
-        "--whole-image",
-        "--device",
-        "cpu",
-        "--model",
-        out.join("best.json").to_str().unwrap(),
-        "--out",
-        roc.to_str().unwrap(),
-    ]);
+    let eval = mclcr(&eval_args(
+        &real,
+        &out.join("best.json"),
+        &["--out", roc.to_str().unwrap()],
+    ));
     let stdout = text(&eval.stdout);
     assert_eq!(eval.status.code(), Some(0), "{}", text(&eval.stderr));
     assert!(stdout.contains("AUC"), "{stdout}");
@@ -335,20 +344,16 @@ fn held_out_identities_stay_out_of_training_and_are_what_eval_reads() {
             < size(&second.join("best.safetensors")) * 6
     );
     let metrics = dir.path().join("metrics");
-    let eval = mclcr(&[
-        "eval",
-        "--real",
-        real.to_str().unwrap(),
-        "--whole-image",
-        "--device",
-        "cpu",
-        "--model",
-        packed.to_str().unwrap(),
-        "--held-out-of",
-        recipe.to_str().unwrap(),
-        "--out",
-        metrics.to_str().unwrap(),
-    ]);
+    let eval = mclcr(&eval_args(
+        &real,
+        &packed,
+        &[
+            "--held-out-of",
+            recipe.to_str().unwrap(),
+            "--out",
+            metrics.to_str().unwrap(),
+        ],
+    ));
     let stdout = text(&eval.stdout);
     assert_eq!(eval.status.code(), Some(0), "{}", text(&eval.stderr));
     assert!(stdout.contains("packed-tiny@"), "{stdout}");

@@ -112,6 +112,18 @@ def torch_prepare(faces, patch):
     return rgb, amplitude, phase
 
 
+def write_model_and_inputs(model, inputs, tmp, args):
+    """Saves the model as an mclcr manifest and the prepared inputs as little-endian f32 in
+    `tmp`; returns (manifest path, inputs path) for the Rust side."""
+    manifest = os.path.join(tmp, "model.json")
+    ref.save_mclcr(model, manifest, name=f"bench {args.config}")
+    inputs_bin = os.path.join(tmp, "inputs.bin")
+    with open(inputs_bin, "wb") as f:
+        for a in inputs:
+            f.write(np.ascontiguousarray(a, dtype="<f4").tobytes())
+    return manifest, inputs_bin
+
+
 def build_mclcr_bench():
     """Builds benches/reference.rs (release) and returns the executable's path."""
     cmd = ["cargo", "build", "--release", "--bench", "reference", "--message-format=json"]
@@ -266,12 +278,7 @@ def run_stages(model, config, args):
     amp_diff = float((check[1][0] - torch.from_numpy(inputs[1][0])).abs().max())
     rows = []
     with tempfile.TemporaryDirectory(prefix="mclcr-bench-") as tmp:
-        manifest = os.path.join(tmp, "model.json")
-        ref.save_mclcr(model, manifest, name=f"bench {args.config}")
-        inputs_bin = os.path.join(tmp, "inputs.bin")
-        with open(inputs_bin, "wb") as f:
-            for a in inputs:
-                f.write(np.ascontiguousarray(a, dtype="<f4").tobytes())
+        manifest, inputs_bin = write_model_and_inputs(model, inputs, tmp, args)
         faces_bin = os.path.join(tmp, "faces.bin")
         with open(faces_bin, "wb") as f:
             f.write(np.ascontiguousarray(faces, dtype=np.uint8).tobytes())
@@ -364,12 +371,7 @@ def main():
     max_batch = max(args.batches)
     inputs = make_inputs(make_faces(config, max_batch), config)
     with tempfile.TemporaryDirectory(prefix="mclcr-bench-") as tmp:
-        manifest = os.path.join(tmp, "model.json")
-        ref.save_mclcr(model, manifest, name=f"bench {args.config}")
-        inputs_bin = os.path.join(tmp, "inputs.bin")
-        with open(inputs_bin, "wb") as f:
-            for a in inputs:
-                f.write(np.ascontiguousarray(a, dtype="<f4").tobytes())
+        manifest, inputs_bin = write_model_and_inputs(model, inputs, tmp, args)
         print(f"network: {args.config}, threads: {args.threads}, batches: {args.batches}, "
               f"median of {args.iterations} after {args.warmup} warm-up", flush=True)
         results = {"PyTorch": bench_torch(model, inputs, args)}
