@@ -24,13 +24,13 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use burn::prelude::*;
 use image::RgbImage;
+use mclcr::inference::preprocess::{PreparedFace, Preprocessor};
 use mclcr::model::backbone::Backbone;
 use mclcr::model::dual_attention::DualAttention;
 use mclcr::model::efficientnet::global_average_pool;
-use mclcr::model::store::load_model;
 use mclcr::model::{Mclcr, MclcrConfig};
-use mclcr::preprocess::{PreparedFace, Preprocessor};
-use mclcr::training::{OptimConfig, Trainer};
+use mclcr::train::step::{OptimConfig, Trainer};
+use mclcr::weights::store::load_model;
 
 fn main() -> ExitCode {
     match run() {

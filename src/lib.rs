@@ -5,41 +5,30 @@
 //! matrices (style correlations), and a frequency stream over the log-amplitude and phase
 //! spectra of image patches with a dual attention between the two.
 //!
-//! - the network: [`model`]; its input: [`preprocess`], [`spectrum`]; where it runs: [`device`];
-//! - from files to verdicts: [`evidence`] (safe image loading), [`jpeg`], [`faces`]
-//!   (detection and crops), [`scorer`] (the active model), [`verdict`] (bands and flags),
-//!   [`scan`] (the streaming pipeline), [`heatmap`] and [`output`] (reports);
-//! - learning: [`selfblend`] (pseudo-fakes from real faces), [`training`] (loss, optimiser,
-//!   schedule), [`metrics`] (accuracy, ROC, AUC, EER), [`rng`];
-//! - shipped files: [`assets`]; the command line: [`cli`]; speed: [`bench`].
+//! The crate is built in layers; a module imports only from the layers below it
+//! (`tests/it/architecture.rs` checks this, and `ARCHITECTURE.md` says where each kind of change
+//! belongs):
+//!
+//! | layer | what it holds |
+//! |---|---|
+//! | [`cli`] | the `mclcr` commands, one file each, with their flags |
+//! | [`app`] | the desktop app: window, panels, worker threads |
+//! | [`export`] | records (table, JSON Lines, CSV), the HTML report, the ROC plot |
+//! | [`train`] | data sets, self-blending, the training step and loop, metrics |
+//! | [`analysis`] | files to verdicts: the pipeline, verdicts, robustness, explanations |
+//! | [`inference`], [`imaging`] | running the network on crops; files, faces and pixels |
+//! | [`weights`] | assets, model files, pretrained weights |
+//! | [`model`] | the network as Burn modules |
+//! | [`device`], [`rng`] | where tensors live; reproducible randomness |
 
+pub mod analysis;
 pub mod app;
-pub mod assets;
-pub mod bench;
 pub mod cli;
-pub mod dataset;
 pub mod device;
-pub mod evidence;
-pub mod explain;
-pub mod faces;
-pub mod heatmap;
-pub mod jpeg;
-pub mod landmarks;
-pub mod metrics;
+pub mod export;
+pub mod imaging;
+pub mod inference;
 pub mod model;
-pub mod output;
-pub mod pack;
-pub mod preprocess;
-pub mod report;
 pub mod rng;
-pub mod robustness;
-pub mod roc_plot;
-pub mod scan;
-pub mod scorer;
-pub mod selfblend;
-pub mod spectrum;
-pub mod synth;
 pub mod train;
-pub mod train_cli;
-pub mod training;
-pub mod verdict;
+pub mod weights;

@@ -4,16 +4,18 @@
 //! explanation; no encoding); [`ExportSnapshot::write`] encodes and writes it, on a worker
 //! thread in the app, so that a large queue never stalls a frame.
 
+use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use super::MclcrApp;
-use super::jobs::PickPurpose;
-use crate::explain::FaceExplanation;
-use crate::heatmap;
-use crate::output::{Format, ReportWriter, RunInfo, Summary};
-use crate::report::{self, Bookmark, ReportItem};
-use crate::scan::ImageReport;
+use super::types::{PickPurpose, Shown};
+use crate::analysis::ImageReport;
+use crate::analysis::explain::FaceExplanation;
+use crate::export::html::{self, Bookmark, ReportItem};
+use crate::export::records::{Format, ReportWriter, RunInfo, Summary};
+use crate::imaging::heatmap;
+use crate::inference::scorer::Scorer;
 
 /// Why an export failed.
 #[derive(Debug, thiserror::Error)]
@@ -41,33 +43,40 @@ pub struct ExportSnapshot {
     info: RunInfo,
     model_sha256: String,
     reports: Vec<(ImageReport, Option<Bookmark>)>,
-    explained: Option<(std::path::PathBuf, std::sync::Arc<FaceExplanation>)>,
+    explained: Option<(PathBuf, Arc<FaceExplanation>)>,
     opacity: f32,
 }
 
-/// The queue as shown (order and filter), for an export in the format of `purpose`.
-pub fn snapshot(app: &MclcrApp, purpose: PickPurpose) -> Result<ExportSnapshot, ExportError> {
+/// The queue as shown, for an export in the format of `purpose`: `reports` in the queue's order
+/// and filter, their `bookmarks`, and the inspector's explanation (`shown`, pictured in the
+/// HTML report at the overlay `opacity`). Copies; encodes nothing.
+pub fn snapshot<'a>(
+    purpose: PickPurpose,
+    scorer: Option<&Scorer>,
+    reports: impl IntoIterator<Item = &'a ImageReport>,
+    bookmarks: &BTreeMap<String, Bookmark>,
+    shown: Option<&Shown>,
+    opacity: f32,
+) -> Result<ExportSnapshot, ExportError> {
     if !matches!(
         purpose,
         PickPurpose::ExportHtml | PickPurpose::ExportJson | PickPurpose::ExportCsv
     ) {
         return Err(ExportError::NotAnExport);
     }
-    let scorer = app.scorer().ok_or(ExportError::NoModel)?;
-    let reports = app
-        .visible_items()
+    let scorer = scorer.ok_or(ExportError::NoModel)?;
+    let reports = reports
         .into_iter()
-        .map(|i| {
-            let report = app.items[i].report.clone();
+        .map(|report| {
             let bookmark = report
                 .sha256
                 .as_ref()
-                .and_then(|s| app.state.bookmarks.get(s))
+                .and_then(|s| bookmarks.get(s))
                 .cloned();
-            (report, bookmark)
+            (report.clone(), bookmark)
         })
         .collect();
-    let explained = app.shown.as_ref().and_then(|s| match &s.result {
+    let explained = shown.and_then(|s| match &s.result {
         Some(Ok(e)) if purpose == PickPurpose::ExportHtml => Some((s.key.path.clone(), e.clone())),
         _ => None,
     });
@@ -77,13 +86,8 @@ pub fn snapshot(app: &MclcrApp, purpose: PickPurpose) -> Result<ExportSnapshot, 
         model_sha256: scorer.manifest.weights_sha256.clone(),
         reports,
         explained,
-        opacity: app.state.opacity,
+        opacity,
     })
-}
-
-/// Exports the queue to `path` right away (on the calling thread).
-pub fn write(app: &MclcrApp, purpose: PickPurpose, path: &Path) -> Result<(), ExportError> {
-    snapshot(app, purpose)?.write(path)
 }
 
 impl ExportSnapshot {
@@ -107,7 +111,7 @@ impl ExportSnapshot {
                         bookmark: bookmark.as_ref(),
                     })
                     .collect();
-                let html = report::html(&items, &self.info, &self.model_sha256, &report::utc_now());
+                let html = html::html(&items, &self.info, &self.model_sha256, &html::utc_now());
                 file.write_all(html.as_bytes()).map_err(io)?;
             }
             _ => {

@@ -2,15 +2,30 @@
 //! live loss and AUC curves, the ROC at the end, and making the result the active model.
 //! It drives the same engine as `mclcr train`, on a worker thread.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use eframe::egui;
 use egui_plot::{Legend, Line, Plot, PlotPoints};
 
-use super::MclcrApp;
-use super::jobs::PickPurpose;
-use crate::metrics::DetectionMetrics;
-use crate::train::{TrainEvent, TrainOptions};
+use super::action::Action;
+pub use super::state::ACTIVE_MODEL;
+use super::state::TrainForm;
+use super::types::PickPurpose;
+use crate::device::DeviceChoice;
+use crate::inference::scorer::Scorer;
+use crate::train::metrics::DetectionMetrics;
+use crate::train::{TrainEvent, TrainOptions, TrainRequest};
+
+/// What the fine-tuning panel needs to know of the app besides its form.
+#[derive(Clone, Copy)]
+pub struct Setting<'a> {
+    /// The active model, when loaded (the "active model" network fine-tunes it).
+    pub scorer: Option<&'a Scorer>,
+    /// The active model's manifest (`None`: the built-in model).
+    pub manifest: Option<&'a Path>,
+    /// The device chosen for the app.
+    pub device: DeviceChoice,
+}
 
 /// Progress of the current (or last) fine-tuning run, as the panel shows it.
 #[derive(Debug, Default)]
@@ -38,9 +53,24 @@ pub struct TrainingView {
 }
 
 impl TrainingView {
+    /// The view of a run that has just started.
+    pub fn started() -> Self {
+        Self {
+            running: true,
+            ..Default::default()
+        }
+    }
+
     /// Takes one engine event into account.
     pub fn apply(&mut self, event: TrainEvent) {
         match event {
+            TrainEvent::Reading => self.progress = "reading faces…".into(),
+            TrainEvent::DataRead { data, device, .. } => {
+                self.progress = format!(
+                    "{} + {} training faces, {} + {} validation, on {device}",
+                    data.train_real, data.train_fake, data.val_real, data.val_fake
+                );
+            }
             TrainEvent::Started {
                 first_epoch,
                 epochs,
@@ -88,15 +118,24 @@ impl TrainingView {
     }
 }
 
-/// Draws the panel.
-pub fn show(app: &mut MclcrApp, ui: &mut egui::Ui) {
+/// Draws the panel: the progress of `view`, the form (its own state) and the controls.
+/// Returns what the user asked for.
+pub fn show(
+    ui: &mut egui::Ui,
+    view: &TrainingView,
+    form: &mut TrainForm,
+    setting: Setting<'_>,
+) -> Vec<Action> {
     ui.heading("Fine-tuning");
-    egui::ScrollArea::vertical().show(ui, |ui| {
-        form(app, ui);
-        ui.separator();
-        controls(app, ui);
-        curves(app, ui);
-    });
+    egui::ScrollArea::vertical()
+        .show(ui, |ui| {
+            let mut actions = form_ui(ui, form, view.running);
+            ui.separator();
+            actions.extend(controls(ui, view, form, setting));
+            curves(ui, view);
+            actions
+        })
+        .inner
 }
 
 fn folder_list(ui: &mut egui::Ui, label: &str, folders: &[PathBuf]) {
@@ -109,42 +148,36 @@ fn folder_list(ui: &mut egui::Ui, label: &str, folders: &[PathBuf]) {
     }
 }
 
-fn form(app: &mut MclcrApp, ui: &mut egui::Ui) {
-    let running = app.training.running;
+fn form_ui(ui: &mut egui::Ui, form: &mut TrainForm, running: bool) -> Vec<Action> {
+    let mut actions = Vec::new();
     ui.add_enabled_ui(!running, |ui| {
-        let start = app.state.last_dir.clone();
-        folder_list(
-            ui,
-            "Real faces (one subfolder per person):",
-            &app.state.train.real,
-        );
+        folder_list(ui, "Real faces (one subfolder per person):", &form.real);
         if ui.button("Choose real folders…").clicked() {
-            app.jobs.pick(PickPurpose::TrainReal, start.clone());
+            actions.push(Action::Pick(PickPurpose::TrainReal));
         }
         folder_list(
             ui,
             "Manipulated faces (optional; without them fakes are self-blended):",
-            &app.state.train.fake,
+            &form.fake,
         );
         ui.horizontal(|ui| {
             if ui.button("Choose fake folders…").clicked() {
-                app.jobs.pick(PickPurpose::TrainFake, start.clone());
+                actions.push(Action::Pick(PickPurpose::TrainFake));
             }
-            if !app.state.train.fake.is_empty() && ui.button("Real only").clicked() {
-                app.state.train.fake.clear();
+            if !form.fake.is_empty() && ui.button("Real only").clicked() {
+                form.fake.clear();
             }
         });
         ui.label("Checkpoints go to:");
         ui.horizontal(|ui| {
-            match &app.state.train.out {
+            match &form.out {
                 Some(out) => ui.monospace(out.display().to_string()),
                 None => ui.weak("not chosen"),
             };
             if ui.button("Choose…").clicked() {
-                app.jobs.pick(PickPurpose::TrainOut, start);
+                actions.push(Action::Pick(PickPurpose::TrainOut));
             }
         });
-        let form = &mut app.state.train;
         egui::Grid::new("train-form").num_columns(2).show(ui, |ui| {
             ui.label("network");
             egui::ComboBox::from_id_salt("network")
@@ -177,26 +210,20 @@ fn form(app: &mut MclcrApp, ui: &mut egui::Ui) {
             ui.end_row();
         });
     });
+    actions
 }
 
-/// The network choice that fine-tunes the active model (its configuration and weights) rather
-/// than starting a named network from the ImageNet backbone.
-pub const ACTIVE_MODEL: &str = "active model";
-
-fn options(app: &MclcrApp) -> Result<TrainOptions, String> {
-    let form = &app.state.train;
+fn options(form: &TrainForm, setting: Setting<'_>) -> Result<TrainOptions, String> {
     let mut options = if form.network == ACTIVE_MODEL {
-        let scorer = app
-            .scorer()
+        let scorer = setting
+            .scorer
             .ok_or_else(|| "the active model is not loaded yet".to_string())?;
         let mut options = TrainOptions::new(scorer.manifest.config.clone());
         if scorer.manifest.trained {
-            options.init_from = Some(
-                app.state
-                    .model
-                    .clone()
-                    .unwrap_or_else(|| crate::assets::locate(crate::assets::DEFAULT_MODEL)),
-            );
+            options.init_from = Some(setting.manifest.map_or_else(
+                || crate::weights::assets::locate(crate::weights::assets::DEFAULT_MODEL),
+                Path::to_path_buf,
+            ));
         }
         options
     } else {
@@ -211,11 +238,43 @@ fn options(app: &MclcrApp) -> Result<TrainOptions, String> {
     Ok(options)
 }
 
-fn controls(app: &mut MclcrApp, ui: &mut egui::Ui) {
-    let form = app.state.train.clone();
+/// The run the form asks for, into `out`; with `resume`, the options of the run there (with
+/// the epochs asked for here).
+fn request(
+    form: &TrainForm,
+    setting: Setting<'_>,
+    out: &Path,
+    resume: bool,
+) -> Result<TrainRequest, String> {
+    let mut options = options(form, setting)?;
+    if resume && let Ok(state) = crate::train::read_state(&out.join("state.json")) {
+        // The run's own options, with the epochs asked for here.
+        let epochs = options.epochs.max(state.epochs_done + 1);
+        options = state.options;
+        options.epochs = epochs;
+    }
+    Ok(TrainRequest {
+        real: form.real.clone(),
+        fake: form.fake.clone(),
+        whole_image: form.whole_image,
+        val_fraction: crate::train::dataset::DataOptions::default().val_fraction,
+        options,
+        out: out.to_path_buf(),
+        resume,
+        device: setting.device,
+    })
+}
+
+fn controls(
+    ui: &mut egui::Ui,
+    view: &TrainingView,
+    form: &TrainForm,
+    setting: Setting<'_>,
+) -> Vec<Action> {
+    let mut actions = Vec::new();
     let ready = !form.real.is_empty() && form.out.is_some();
     ui.horizontal(|ui| {
-        if app.training.running {
+        if view.running {
             ui.spinner();
             if ui
                 .button("Pause")
@@ -224,7 +283,7 @@ fn controls(app: &mut MclcrApp, ui: &mut egui::Ui) {
                 )
                 .clicked()
             {
-                app.jobs.cancel_training();
+                actions.push(Action::CancelTraining);
             }
             return;
         }
@@ -232,40 +291,16 @@ fn controls(app: &mut MclcrApp, ui: &mut egui::Ui) {
         let can_resume = ready && out.join("state.json").is_file();
         for (label, resume, enabled) in [("Start", false, ready), ("Resume", true, can_resume)] {
             if ui.add_enabled(enabled, egui::Button::new(label)).clicked() {
-                match options(app) {
-                    Ok(mut options) => {
-                        if resume
-                            && let Ok(state) = crate::train::read_state(&out.join("state.json"))
-                        {
-                            // The run's own options, with the epochs asked for here.
-                            let epochs = options.epochs.max(state.epochs_done + 1);
-                            options = state.options;
-                            options.epochs = epochs;
-                        }
-                        app.training = TrainingView {
-                            running: true,
-                            ..Default::default()
-                        };
-                        let device = app.state.device;
-                        app.jobs.train(super::jobs::TrainRequest {
-                            real: form.real.clone(),
-                            fake: form.fake.clone(),
-                            whole_image: form.whole_image,
-                            options,
-                            out: out.clone(),
-                            resume,
-                            device,
-                        });
-                    }
-                    Err(e) => app.training.error = Some(e),
-                }
+                actions.push(match request(form, setting, &out, resume) {
+                    Ok(request) => Action::StartTraining(Box::new(request)),
+                    Err(e) => Action::TrainingRefused(e),
+                });
             }
         }
         if !ready {
             ui.weak("choose real folders and an output folder");
         }
     });
-    let view = &app.training;
     if view.running || view.fraction > 0.0 {
         ui.add(egui::ProgressBar::new(view.fraction).show_percentage());
     }
@@ -281,14 +316,14 @@ fn controls(app: &mut MclcrApp, ui: &mut egui::Ui) {
         ui.horizontal(|ui| {
             ui.label(format!("best checkpoint: {}", best.display()));
             if ui.button("Use this model").clicked() {
-                app.load_model(Some(best));
+                actions.push(Action::LoadModel(Some(best)));
             }
         });
     }
+    actions
 }
 
-fn curves(app: &MclcrApp, ui: &mut egui::Ui) {
-    let view = &app.training;
+fn curves(ui: &mut egui::Ui, view: &TrainingView) {
     if view.loss.is_empty() && view.auc.is_empty() {
         return;
     }

@@ -9,7 +9,7 @@ use eframe::egui;
 use eframe::egui_wgpu::{self, wgpu};
 use image::{RgbImage, RgbaImage};
 
-use crate::explain::FaceExplanation;
+use crate::analysis::explain::FaceExplanation;
 
 /// The WGSL source.
 pub const SHADER: &str = include_str!("../../shaders/heatmap.wgsl");
@@ -150,7 +150,7 @@ impl HeatmapPipeline {
             wgpu::TextureFormat::Rgba8Unorm,
             4,
         );
-        let map_bytes: Vec<u8> = crate::heatmap::normalise(map)
+        let map_bytes: Vec<u8> = crate::imaging::heatmap::normalise(map)
             .iter()
             .map(|v| (v * 255.0).round().clamp(0.0, 255.0) as u8)
             .collect();

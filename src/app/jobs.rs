@@ -7,13 +7,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender};
 use std::sync::{Arc, mpsc};
 
-use crate::dataset::{self, DataOptions};
-use crate::device::{self, DeviceChoice};
-use crate::explain::{self, FaceExplanation};
-use crate::faces::FaceBox;
-use crate::scan::{self, ImageReport, ScanOptions};
-use crate::scorer::Scorer;
-use crate::train::{self, TrainEvent, TrainOptions};
+use super::export::ExportSnapshot;
+pub use super::types::{ExplainKey, PickPurpose};
+use crate::analysis::explain::{self, FaceExplanation};
+use crate::analysis::{self, ImageReport, ScanOptions};
+use crate::device::DeviceChoice;
+use crate::inference::scorer::Scorer;
+use crate::train::{self, TrainEvent, TrainRequest};
 
 /// Longer side of queue thumbnails, in pixels.
 pub const THUMBNAIL_SIDE: u32 = 96;
@@ -71,43 +71,9 @@ pub enum JobEvent {
     Exported(PathBuf, Result<(), String>),
 }
 
-/// Identifies one explanation request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExplainKey {
-    /// The image file.
-    pub path: PathBuf,
-    /// The face crop in it.
-    pub crop: FaceBox,
-    /// Whether robustness scores were asked for.
-    pub robustness: bool,
-}
-
-/// What a file dialog's answer is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PickPurpose {
-    /// Images to analyse.
-    Analyse,
-    /// Folders of images to analyse.
-    AnalyseFolders,
-    /// A model manifest to load.
-    Model,
-    /// Folders of real faces for fine-tuning.
-    TrainReal,
-    /// Folders of manipulated faces for fine-tuning.
-    TrainFake,
-    /// The fine-tuning output folder.
-    TrainOut,
-    /// Where to write a JSON Lines export.
-    ExportJson,
-    /// Where to write a CSV export.
-    ExportCsv,
-    /// Where to write an HTML report.
-    ExportHtml,
-}
-
 /// Decodes an image file as analysis does.
 fn load(path: &std::path::Path) -> Result<image::RgbImage, String> {
-    crate::evidence::load(path, &crate::evidence::LoadLimits::default())
+    crate::imaging::evidence::load(path, &crate::imaging::evidence::LoadLimits::default())
         .map(|loaded| loaded.rgb)
         .map_err(|e| e.to_string())
 }
@@ -124,25 +90,6 @@ fn preview_of(image: &image::RgbImage) -> image::RgbImage {
         ((w as f32 * scale) as u32).max(1),
         ((h as f32 * scale) as u32).max(1),
     )
-}
-
-/// A fine-tuning run to start.
-#[derive(Debug, Clone)]
-pub struct TrainRequest {
-    /// Folders of real faces.
-    pub real: Vec<PathBuf>,
-    /// Folders of manipulated faces (empty: self-blended fakes).
-    pub fake: Vec<PathBuf>,
-    /// Inputs are face crops already.
-    pub whole_image: bool,
-    /// Training options.
-    pub options: TrainOptions,
-    /// Checkpoint folder.
-    pub out: PathBuf,
-    /// Continue the run in `out`.
-    pub resume: bool,
-    /// Compute device.
-    pub device: DeviceChoice,
 }
 
 /// A job's handle on the channel back to the UI; wakes the UI when it sends.
@@ -199,15 +146,7 @@ impl Jobs {
     pub fn load_model(&self, manifest: Option<PathBuf>, choice: DeviceChoice) {
         let reporter = self.reporter.clone();
         std::thread::spawn(move || {
-            let result = device::select(choice)
-                .map_err(|e| e.to_string())
-                .and_then(|selected| {
-                    match &manifest {
-                        Some(path) => Scorer::from_file(path, selected),
-                        None => Scorer::builtin(selected),
-                    }
-                    .map_err(|e| e.to_string())
-                });
+            let result = Scorer::load(manifest.as_deref(), choice).map_err(|e| e.to_string());
             reporter.send(match result {
                 Ok(scorer) => JobEvent::ModelReady(Arc::new(scorer)),
                 Err(e) => JobEvent::ModelFailed(e),
@@ -223,7 +162,7 @@ impl Jobs {
         self.scan_cancel = Some(Arc::clone(&cancel));
         let reporter = self.reporter.clone();
         std::thread::spawn(move || {
-            let inputs = scan::collect_inputs(&paths);
+            let inputs = crate::imaging::inputs::collect_inputs(&paths);
             reporter.send(JobEvent::ScanStarted {
                 scan: id,
                 total: inputs.len(),
@@ -233,7 +172,7 @@ impl Jobs {
                 cancel: Some(cancel),
                 ..ScanOptions::default()
             };
-            scan::scan(inputs, &scorer, &options, |report| {
+            analysis::scan(inputs, &scorer, &options, |report| {
                 reporter.send(JobEvent::Report {
                     scan: id,
                     report: Box::new(report),
@@ -251,7 +190,6 @@ impl Jobs {
         }
     }
 
-    /// Explains one face.
     /// Explains one face, from one decoding of its file; with `preview`, the inspector's
     /// picture of the file comes from that same decoding.
     pub fn explain(&self, key: ExplainKey, scorer: Arc<Scorer>, preview: bool) {
@@ -286,7 +224,8 @@ impl Jobs {
         let reporter = self.reporter.clone();
         std::thread::spawn(move || {
             let mut explained = FaceExplanation::clone(&explanation);
-            explained.robustness = crate::robustness::variant_scores(&scorer, &explained.crop);
+            explained.robustness =
+                crate::analysis::robustness::variant_scores(&scorer, &explained.crop);
             reporter.send(JobEvent::Explained {
                 key,
                 result: Ok(Arc::new(explained)),
@@ -305,56 +244,24 @@ impl Jobs {
 
     /// Starts fine-tuning.
     pub fn train(&mut self, request: TrainRequest) {
-        let TrainRequest {
-            real,
-            fake,
-            whole_image,
-            options,
-            out,
-            resume,
-            device: choice,
-        } = request;
         let cancel = Arc::new(AtomicBool::new(false));
         self.train_cancel = Some(Arc::clone(&cancel));
         let reporter = self.reporter.clone();
         std::thread::spawn(move || {
-            let result = (|| -> Result<Option<PathBuf>, String> {
-                let selected = device::select(choice).map_err(|e| e.to_string())?;
-                let data = dataset::load(
-                    &real,
-                    &fake,
-                    &DataOptions {
-                        side: options.config.image_size as u32,
-                        whole_image,
-                        seed: options.seed,
-                        faces_per_image: options.faces_per_image,
-                        exclude: options.held_out_identities.clone(),
-                        ..DataOptions::default()
-                    },
-                )
-                .map_err(|e| e.to_string())?;
-                let (tx, rx) = mpsc::channel();
-                let forward = reporter.clone();
-                let relay = std::thread::spawn(move || {
-                    for event in rx.iter() {
-                        forward.send(JobEvent::Train(event));
-                    }
-                });
-                let state = train::train(
-                    &data,
-                    &options,
-                    &out,
-                    resume,
-                    &selected.device,
-                    &tx,
-                    &cancel,
-                );
-                drop(tx);
-                let _ = relay.join();
-                let state = state.map_err(|e| e.to_string())?;
-                let best = out.join("best.json");
-                Ok((state.epochs_done > 0 && best.is_file()).then_some(best))
-            })();
+            let (tx, rx) = mpsc::channel();
+            let forward = reporter.clone();
+            let relay = std::thread::spawn(move || {
+                for event in rx.iter() {
+                    forward.send(JobEvent::Train(event));
+                }
+            });
+            let state = train::run(&request, &tx, &cancel);
+            drop(tx);
+            let _ = relay.join();
+            let result = state.map_err(|e| e.to_string()).map(|state| {
+                let best = request.out.join("best.json");
+                (state.epochs_done > 0 && best.is_file()).then_some(best)
+            });
             reporter.send(JobEvent::TrainEnded(result));
         });
     }
@@ -367,7 +274,7 @@ impl Jobs {
     }
 
     /// Writes an export on a worker thread.
-    pub fn export(&self, snapshot: super::export::ExportSnapshot, path: PathBuf) {
+    pub fn export(&self, snapshot: ExportSnapshot, path: PathBuf) {
         let reporter = self.reporter.clone();
         std::thread::spawn(move || {
             let result = snapshot.write(&path).map_err(|e| e.to_string());
@@ -385,7 +292,7 @@ impl Jobs {
             }
             let picked: Vec<PathBuf> = match purpose {
                 PickPurpose::Analyse => dialog
-                    .add_filter("images", &scan::IMAGE_EXTENSIONS)
+                    .add_filter("images", &crate::imaging::inputs::IMAGE_EXTENSIONS)
                     .pick_files()
                     .unwrap_or_default(),
                 PickPurpose::Model => dialog

@@ -3,22 +3,36 @@
 
 use eframe::egui;
 
-use super::jobs::PickPurpose;
-use super::{MclcrApp, ModelStatus};
+use super::action::Action;
+use super::types::{ModelStatus, PickPurpose};
 use crate::device::DeviceChoice;
 
-/// Draws the window when it is open.
-pub fn show(app: &mut MclcrApp, ctx: &egui::Context) {
-    let mut open = app.state.show_model;
+/// Draws the window when `open` (its own setting; the close button clears it). `device` is the
+/// device chosen, `custom_model` whether a model file rather than the built-in model is active.
+/// Returns what the user asked for.
+pub fn show(
+    ctx: &egui::Context,
+    model: &ModelStatus,
+    open: &mut bool,
+    device: DeviceChoice,
+    custom_model: bool,
+) -> Vec<Action> {
     egui::Window::new("Model & device")
-        .open(&mut open)
+        .open(open)
         .default_width(460.0)
-        .show(ctx, |ui| contents(app, ui));
-    app.state.show_model = open;
+        .show(ctx, |ui| contents(ui, model, device, custom_model))
+        .and_then(|response| response.inner)
+        .unwrap_or_default()
 }
 
-fn contents(app: &mut MclcrApp, ui: &mut egui::Ui) {
-    match &app.model {
+fn contents(
+    ui: &mut egui::Ui,
+    model: &ModelStatus,
+    device: DeviceChoice,
+    custom_model: bool,
+) -> Vec<Action> {
+    let mut actions = Vec::new();
+    match model {
         ModelStatus::Loading => {
             ui.horizontal(|ui| {
                 ui.spinner();
@@ -74,32 +88,28 @@ fn contents(app: &mut MclcrApp, ui: &mut egui::Ui) {
     ui.separator();
     ui.horizontal(|ui| {
         if ui.button("Load a model…").clicked() {
-            app.jobs
-                .pick(PickPurpose::Model, app.state.last_dir.clone());
+            actions.push(Action::Pick(PickPurpose::Model));
         }
         if ui
-            .add_enabled(
-                app.state.model.is_some(),
-                egui::Button::new("Built-in model"),
-            )
+            .add_enabled(custom_model, egui::Button::new("Built-in model"))
             .clicked()
         {
-            app.load_model(None);
+            actions.push(Action::LoadModel(None));
         }
     });
     ui.horizontal(|ui| {
         ui.label("device");
-        let before = app.state.device;
+        let mut chosen = device;
         for (choice, label) in [
             (DeviceChoice::Auto, "auto"),
             (DeviceChoice::Gpu, "GPU"),
             (DeviceChoice::Cpu, "CPU"),
         ] {
-            ui.selectable_value(&mut app.state.device, choice, label);
+            ui.selectable_value(&mut chosen, choice, label);
         }
-        if app.state.device != before {
-            let model = app.state.model.clone();
-            app.load_model(model);
+        if chosen != device {
+            actions.push(Action::SetDevice(chosen));
         }
     });
+    actions
 }

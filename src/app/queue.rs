@@ -1,11 +1,27 @@
 //! The queue: every analysed image with its thumbnail, verdict and per-face scores; filters,
 //! sorting and scan progress.
 
+use std::collections::BTreeMap;
+
 use eframe::egui;
 
-use super::MclcrApp;
-use super::state::SortOrder;
-use crate::verdict::Band;
+use super::action::Action;
+use super::state::{QueueFilter, SortOrder};
+use super::types::{Item, ScanProgress};
+use crate::analysis::verdict::Band;
+use crate::export::html::Bookmark;
+
+/// What the queue panel shows, borrowed from the app for one frame.
+pub struct Queued<'a> {
+    /// The queue, in the order added.
+    pub items: &'a [Item],
+    /// The selected image (index into `items`) and face.
+    pub selected: Option<(usize, usize)>,
+    /// The current scan.
+    pub scan: &'a ScanProgress,
+    /// Analyst bookmarks by file SHA-256 (for the "bookmarked only" filter).
+    pub bookmarks: &'a BTreeMap<String, Bookmark>,
+}
 
 /// Colour of a band in the UI.
 pub fn band_colour(band: Option<Band>) -> egui::Color32 {
@@ -18,11 +34,14 @@ pub fn band_colour(band: Option<Band>) -> egui::Color32 {
     }
 }
 
-/// Indices of the items the filters let through, in the chosen order.
-pub fn visible(app: &MclcrApp) -> Vec<usize> {
-    let filter = &app.state.filter;
-    let mut out: Vec<usize> = app
-        .items
+/// Indices of the items `filter` lets through, in the order `sort`.
+pub fn visible(
+    items: &[Item],
+    filter: &QueueFilter,
+    sort: SortOrder,
+    bookmarks: &BTreeMap<String, Bookmark>,
+) -> Vec<usize> {
+    let mut out: Vec<usize> = items
         .iter()
         .enumerate()
         .filter(|(_, item)| {
@@ -39,36 +58,46 @@ pub fn visible(app: &MclcrApp) -> Vec<usize> {
                 || report
                     .sha256
                     .as_ref()
-                    .is_some_and(|s| app.state.bookmarks.contains_key(s));
+                    .is_some_and(|s| bookmarks.contains_key(s));
             band_ok && flag_ok && bookmark_ok
         })
         .map(|(i, _)| i)
         .collect();
-    match app.state.sort {
+    match sort {
         SortOrder::Added => {}
         SortOrder::ScoreDescending => out.sort_by(|&a, &b| {
-            let score = |i: usize| app.items[i].report.max_score.unwrap_or(f32::NEG_INFINITY);
+            let score = |i: usize| items[i].report.max_score.unwrap_or(f32::NEG_INFINITY);
             score(b).total_cmp(&score(a))
         }),
         SortOrder::Name => out.sort_by(|&a, &b| {
-            app.items[a]
+            items[a]
                 .report
                 .path
                 .file_name()
-                .cmp(&app.items[b].report.path.file_name())
+                .cmp(&items[b].report.path.file_name())
         }),
     }
     out
 }
 
-/// Draws the queue panel.
-pub fn show(app: &mut MclcrApp, ui: &mut egui::Ui) {
+/// Draws the queue panel; `filter` and `sort` are its own settings. Returns the face clicked.
+pub fn show(
+    ui: &mut egui::Ui,
+    queued: &Queued<'_>,
+    filter: &mut QueueFilter,
+    sort: &mut SortOrder,
+) -> Option<Action> {
+    let Queued {
+        items,
+        selected,
+        scan,
+        bookmarks,
+    } = *queued;
     ui.heading("Queue");
-    if app.items.is_empty() && !app.scan.running {
+    if items.is_empty() && !scan.running {
         ui.label("Drop images or folders on the window, or use Open.");
     }
     ui.horizontal_wrapped(|ui| {
-        let filter = &mut app.state.filter;
         ui.checkbox(&mut filter.likely, "likely manipulated");
         ui.checkbox(&mut filter.inconclusive, "inconclusive");
         ui.checkbox(&mut filter.clear, "no evidence");
@@ -77,33 +106,32 @@ pub fn show(app: &mut MclcrApp, ui: &mut egui::Ui) {
         ui.checkbox(&mut filter.bookmarked_only, "bookmarked only");
     });
     egui::ComboBox::from_label("sort")
-        .selected_text(app.state.sort.label())
+        .selected_text(sort.label())
         .show_ui(ui, |ui| {
             for order in SortOrder::ALL {
-                ui.selectable_value(&mut app.state.sort, order, order.label());
+                ui.selectable_value(sort, order, order.label());
             }
         });
-    if let (true, Some(started)) = (app.scan.running, app.scan.started) {
-        let rate = app.scan.done as f64 / started.elapsed().as_secs_f64().max(1e-3);
+    if let (true, Some(started)) = (scan.running, scan.started) {
+        let rate = scan.done as f64 / started.elapsed().as_secs_f64().max(1e-3);
         ui.label(format!(
             "scanning: {} of {} files, {rate:.1} images/s",
-            app.scan.done,
-            app.scan
-                .total
+            scan.done,
+            scan.total
                 .map_or_else(|| "?".to_string(), |t| t.to_string())
         ));
     }
     ui.separator();
-    let visible = visible(app);
+    let visible = visible(items, filter, *sort, bookmarks);
     let row_height = 72.0;
     let mut clicked = None;
     egui::ScrollArea::vertical()
         .auto_shrink([false, false])
         .show_rows(ui, row_height, visible.len(), |ui, range| {
             for &index in &visible[range] {
-                let item = &app.items[index];
+                let item = &items[index];
                 let report = &item.report;
-                let selected_face = app.selected.filter(|(i, _)| *i == index).map(|(_, f)| f);
+                let selected_face = selected.filter(|(i, _)| *i == index).map(|(_, f)| f);
                 let frame = egui::Frame::group(ui.style()).fill(if selected_face.is_some() {
                     ui.visuals().selection.bg_fill.gamma_multiply(0.4)
                 } else {
@@ -180,7 +208,5 @@ pub fn show(app: &mut MclcrApp, ui: &mut egui::Ui) {
                 }
             }
         });
-    if let Some((index, face)) = clicked {
-        app.select(index, face);
-    }
+    clicked.map(|(item, face)| Action::Select { item, face })
 }

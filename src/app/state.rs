@@ -7,7 +7,14 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::device::DeviceChoice;
-use crate::report::Bookmark;
+use crate::export::html::Bookmark;
+
+/// Key under which eframe stores [`AppState`].
+pub const STATE_KEY: &str = "mclcr-state";
+
+/// The fine-tuning network choice that fine-tunes the active model (its configuration and
+/// weights) rather than starting a named network from the ImageNet backbone.
+pub const ACTIVE_MODEL: &str = "active model";
 
 /// How the queue is ordered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -131,7 +138,7 @@ impl Default for TrainForm {
             real: Vec::new(),
             fake: Vec::new(),
             out: None,
-            network: super::finetune::ACTIVE_MODEL.into(),
+            network: ACTIVE_MODEL.into(),
             epochs: 10,
             batch: 16,
             learning_rate: 3e-4,

@@ -3,8 +3,8 @@
 use eframe::egui;
 use image::RgbImage;
 
-use crate::explain::FaceExplanation;
-use crate::heatmap;
+use crate::analysis::explain::FaceExplanation;
+use crate::imaging::heatmap;
 
 /// Uploads an RGB image as a texture.
 pub fn upload(ctx: &egui::Context, name: &str, image: &RgbImage) -> egui::TextureHandle {
@@ -69,7 +69,7 @@ impl ExplanationTextures {
             return;
         }
         let [amplitude, phase] = &explanation.colour_layers;
-        let blend = |colours| crate::explain::blend(&explanation.crop, colours, opacity);
+        let blend = |colours| crate::analysis::explain::blend(&explanation.crop, colours, opacity);
         self.amplitude = Some(upload(ctx, "amplitude", &blend(amplitude)));
         self.phase = Some(upload(ctx, "phase", &blend(phase)));
         self.opacity = opacity;

@@ -1,6 +1,6 @@
 //! EfficientNet-Lite (Tan & Le 2019, the "lite" variant for mobile: ReLU6, no squeeze-excite,
 //! fixed stem and head), the default spatial backbone. ImageNet weights for Lite0 ship in
-//! `assets/weights/` (see [`crate::model::pretrained`]).
+//! `assets/weights/` (see [`crate::weights::pretrained`]).
 //!
 //! The block list is flat (`blocks.0` … `blocks.15` for Lite0), the same order as the
 //! reference implementation's `_blocks.N`, so the pretrained keys map one to one.
@@ -47,6 +47,11 @@ pub struct EfficientNetLiteConfig {
 }
 
 impl EfficientNetLiteConfig {
+    /// Blocks in the first `stages` stages (all of them when `stages` exceeds the count).
+    pub fn blocks_in_stages(&self, stages: usize) -> usize {
+        self.stages.iter().take(stages).map(|s| s.repeats).sum()
+    }
+
     /// EfficientNet-Lite0: 4.7 M parameters, 1280-d feature.
     pub fn lite0() -> Self {
         let stage = MbStageConfig::new;
@@ -186,7 +191,20 @@ pub struct BackboneFeatures {
 }
 
 impl EfficientNetLite {
-    /// `[batch, 3, H, W]` (normalised as in [`crate::preprocess`]) → taps and last feature map.
+    /// The stem and the first `blocks` blocks frozen (no gradient, no autodiff graph: they cost
+    /// a forward pass only), the rest as they were.
+    pub fn freeze_first(mut self, blocks: usize) -> Self {
+        self.stem = self.stem.freeze();
+        self.blocks = self
+            .blocks
+            .into_iter()
+            .enumerate()
+            .map(|(i, block)| if i < blocks { block.freeze() } else { block })
+            .collect();
+        self
+    }
+
+    /// `[batch, 3, H, W]` (normalised as in [`crate::inference::preprocess`]) → taps and last feature map.
     pub fn forward_features(&self, x: Tensor<4>) -> BackboneFeatures {
         let mut x = self.stem.forward(x); // [batch, 32, H/2, W/2]
         let mut taps = Vec::with_capacity(3);

@@ -2,7 +2,7 @@
 //! position, the PA-PDA dual attention, MLP-Mixer layers and average pooling.
 //!
 //! The spectra themselves are computed from the grayscale face on the CPU
-//! ([`crate::spectrum`]); the paper applies the DFT to the input image, so no gradient has to
+//! ([`crate::inference::spectrum`]); the paper applies the DFT to the input image, so no gradient has to
 //! flow through it.
 
 use burn::module::Param;
@@ -12,6 +12,12 @@ use burn::tensor::Distribution;
 
 use super::dual_attention::{DualAttention, DualAttentionConfig, DualAttentionKind};
 use super::mixer::{MixerLayer, MixerLayerConfig};
+
+/// Values in a one-sided spectrum of a `p × p` patch: `p · (p/2 + 1)` (the layout of the
+/// stream's input, which [`crate::inference::spectrum`] computes).
+pub fn one_sided_len(patch: usize) -> usize {
+    patch * (patch / 2 + 1)
+}
 
 /// Configuration of a [`FrequencyStream`].
 #[derive(Config, Debug, PartialEq)]
@@ -55,7 +61,7 @@ impl FrequencyStreamConfig {
 
     /// Values per patch spectrum: the one-sided 2-D spectrum, `p · (p/2 + 1)`.
     pub fn spectrum_len(&self) -> usize {
-        crate::spectrum::one_sided_len(self.patch_size)
+        one_sided_len(self.patch_size)
     }
 
     /// Checks what `init` and the spectra would otherwise trip over.

@@ -120,7 +120,7 @@ impl MclcrConfig {
     }
 
     /// Builds the network with freshly initialised weights (the backbone too; see
-    /// [`crate::model::pretrained`] for ImageNet weights). Call [`Self::validate`] first on
+    /// [`crate::weights::pretrained`] for ImageNet weights). Call [`Self::validate`] first on
     /// configurations that come from users.
     pub fn init(&self, device: &Device) -> Mclcr {
         let feature_dim = self.feature_dim();
@@ -159,7 +159,7 @@ pub struct Mclcr {
     pub grid: usize,
 }
 
-/// A batch of prepared faces (see [`crate::preprocess`]).
+/// A batch of prepared faces (see [`crate::inference::preprocess`]).
 #[derive(Debug, Clone)]
 pub struct MclcrInput {
     /// Normalised RGB `[batch, 3, H, W]`.

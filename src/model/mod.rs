@@ -7,24 +7,21 @@
 //! - [`frequency`]: patch spectra embeddings, [`dual_attention`] (PA-PDA) and [`mixer`] layers;
 //! - [`mclcr`]: fusion, classifier and projection head, the forward pass and its outputs;
 //! - [`loss`]: cross-entropy + supervised contrastive loss;
-//! - [`landmark68`]: face-api's 68-point landmark network (for blending masks);
-//! - [`pretrained`]: ImageNet backbone weights with key remapping; [`store`]: whole models with
-//!   a manifest.
+//! - [`landmark68`]: face-api's 68-point landmark network (for blending masks).
+//!
+//! Modules only: no file I/O here. Weights are read and written by [`crate::weights`].
 
 pub mod backbone;
 pub mod conv_bn;
 pub mod cpu_ops;
 pub mod dual_attention;
 pub mod efficientnet;
-pub mod error;
 pub mod frequency;
 pub mod gram;
 pub mod landmark68;
 pub mod loss;
 pub mod mclcr;
 pub mod mixer;
-pub mod pretrained;
-pub mod store;
 pub mod style;
 pub mod xception;
 

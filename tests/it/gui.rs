@@ -7,11 +7,11 @@ use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
+use mclcr::analysis::verdict::Band;
 use mclcr::app::jobs::PickPurpose;
 use mclcr::app::state::AppState;
-use mclcr::app::{MclcrApp, ModelStatus, export};
+use mclcr::app::{MclcrApp, ModelStatus};
 use mclcr::device::DeviceChoice;
-use mclcr::verdict::Band;
 
 #[derive(Debug)]
 struct Dropped(PathBuf);
@@ -151,8 +151,8 @@ fn exports_are_valid_html_json_lines_and_csv() {
     let mut app_state = app.state.clone();
     app_state.bookmarks.insert(
         sha.clone(),
-        mclcr::report::Bookmark {
-            status: mclcr::report::BookmarkStatus::ToCheck,
+        mclcr::export::html::Bookmark {
+            status: mclcr::export::html::BookmarkStatus::ToCheck,
             note: "ask the <photographer>".into(),
         },
     );
@@ -160,7 +160,8 @@ fn exports_are_valid_html_json_lines_and_csv() {
     let app = harness.state();
 
     let html_path = dir.path().join("report.html");
-    export::write(app, PickPurpose::ExportHtml, &html_path).unwrap();
+    app.write_export(PickPurpose::ExportHtml, &html_path)
+        .unwrap();
     let html = std::fs::read_to_string(&html_path).unwrap();
     assert!(html.starts_with("<!DOCTYPE html>") && html.trim_end().ends_with("</html>"));
     assert_eq!(html.matches("<h2>").count(), 4);
@@ -180,7 +181,8 @@ fn exports_are_valid_html_json_lines_and_csv() {
     );
 
     let json_path = dir.path().join("report.jsonl");
-    export::write(app, PickPurpose::ExportJson, &json_path).unwrap();
+    app.write_export(PickPurpose::ExportJson, &json_path)
+        .unwrap();
     let lines: Vec<serde_json::Value> = std::fs::read_to_string(&json_path)
         .unwrap()
         .lines()
@@ -208,7 +210,7 @@ fn exports_are_valid_html_json_lines_and_csv() {
     let app = harness.state();
 
     let csv_path = dir.path().join("report.csv");
-    export::write(app, PickPurpose::ExportCsv, &csv_path).unwrap();
+    app.write_export(PickPurpose::ExportCsv, &csv_path).unwrap();
     let csv = std::fs::read_to_string(&csv_path).unwrap();
     assert!(csv.lines().count() >= 5, "{csv}");
 }

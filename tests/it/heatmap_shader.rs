@@ -44,7 +44,7 @@ fn the_shader_overlay_matches_the_cpu_overlay() {
         let gpu = pipeline
             .render_offscreen(&device, &queue, &binding, side, side)
             .expect("rendered");
-        let cpu = mclcr::heatmap::overlay(&face, &map, grid, opacity);
+        let cpu = mclcr::imaging::heatmap::overlay(&face, &map, grid, opacity);
         let mut worst = 0i32;
         let mut total = 0i64;
         for (g, c) in gpu.pixels().zip(cpu.pixels()) {

@@ -6,9 +6,9 @@
 use std::path::Path;
 
 use burn::prelude::*;
+use mclcr::inference::preprocess::{center_square, rgb_tensor};
 use mclcr::model::efficientnet::{EfficientNetLite, EfficientNetLiteConfig};
-use mclcr::model::pretrained;
-use mclcr::preprocess::{center_square, rgb_tensor};
+use mclcr::weights::pretrained;
 
 fn lite0_with_classifier(device: &Device) -> EfficientNetLite {
     let mut net = EfficientNetLiteConfig::lite0()
@@ -123,9 +123,9 @@ fn missing_or_wrong_weights_file_is_a_clear_error() {
     let dir = crate::common::tempdir();
     let other = dir.path().join("other.json");
     let tiny = mclcr::model::MclcrConfig::tiny();
-    mclcr::model::store::save_model(
+    mclcr::weights::store::save_model(
         &tiny.init(&device),
-        mclcr::model::store::ModelManifest::new("tiny", tiny, false),
+        mclcr::weights::store::ModelManifest::new("tiny", tiny, false),
         &other,
     )
     .unwrap();

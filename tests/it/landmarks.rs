@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use burn::prelude::Device;
-use mclcr::faces::{DetectorSettings, FaceBox, FaceDetector};
-use mclcr::landmarks::{CropScales, Landmarker, Landmarks68, read_pts};
+use mclcr::imaging::faces::{DetectorSettings, FaceBox, FaceDetector};
+use mclcr::imaging::landmarks::{CropScales, Landmarker, Landmarks68, read_pts};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -213,9 +213,9 @@ fn landmark_scale_sweep() {
 /// the nose tip above the mouth, the mouth above the chin, all inside the detector's box.
 #[test]
 fn sample_portraits_get_landmark_masks() {
-    use mclcr::dataset::{DataOptions, FaceFinder};
+    use mclcr::train::dataset::{CropReader, DataOptions};
     let landmarker = Landmarker::load(&Device::flex()).unwrap();
-    let mut finder = FaceFinder::default();
+    let mut finder = CropReader::default();
     let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/samples");
     for name in [
         "astronaut.png",

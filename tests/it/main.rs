@@ -1,6 +1,7 @@
 //! End-to-end tests, in one binary so that the heavy dependencies are linked once.
 
 mod analyze;
+mod architecture;
 mod cli;
 mod common;
 mod gui;

@@ -1,15 +1,22 @@
 //! Saving and loading whole models: bit-exact round trip, and clear errors for damaged files.
 
 use burn::prelude::*;
-use mclcr::model::error::ModelFileError;
-use mclcr::model::store::{ModelManifest, WeightPrecision, load_model, save_model, save_model_as};
+use mclcr::inference::preprocess::Preprocessor;
 use mclcr::model::{Mclcr, MclcrConfig, MclcrInput};
-use mclcr::preprocess::Preprocessor;
+use mclcr::weights::error::ModelFileError;
+use mclcr::weights::store::{
+    ModelManifest, WeightPrecision, load_model, save_model, save_model_as,
+};
 
 fn input(config: &MclcrConfig, device: &Device) -> MclcrInput {
     let pre = Preprocessor::new(config);
     let faces: Vec<_> = (0..2)
-        .map(|i| pre.prepare(&mclcr::bench::synthetic_face(config.image_size as u32, i)))
+        .map(|i| {
+            pre.prepare(&mclcr::inference::bench::synthetic_face(
+                config.image_size as u32,
+                i,
+            ))
+        })
         .collect();
     pre.batch(&faces, device)
 }
@@ -106,7 +113,7 @@ fn truncated_weights_with_matching_checksum_are_a_format_error() {
     let weights = manifest.weights_path(&path);
     let bytes = std::fs::read(&weights).unwrap();
     std::fs::write(&weights, &bytes[..bytes.len() / 2]).unwrap();
-    manifest.weights_sha256 = mclcr::assets::sha256_file(&weights).unwrap();
+    manifest.weights_sha256 = mclcr::weights::assets::sha256_file(&weights).unwrap();
     std::fs::write(&path, serde_json::to_string(&manifest).unwrap()).unwrap();
     let err = load_model(&path, &Device::flex()).map(|_| ()).unwrap_err();
     assert!(matches!(err, ModelFileError::Format { .. }), "{err}");

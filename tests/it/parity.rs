@@ -15,12 +15,12 @@ use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
 use burn::store::ModuleSnapshot;
+use mclcr::inference::preprocess::Preprocessor;
 use mclcr::model::backbone::BackboneConfig;
 use mclcr::model::dual_attention::DualAttentionKind;
-use mclcr::model::store::{ModelManifest, load_model};
 use mclcr::model::xception::XceptionConfig;
 use mclcr::model::{Mclcr, MclcrConfig};
-use mclcr::preprocess::Preprocessor;
+use mclcr::weights::store::{ModelManifest, load_model};
 use serde_json::Value;
 
 /// Relative tolerance of every output (against the largest magnitude of the expected tensor).
@@ -159,7 +159,7 @@ fn full_model_files(dir: &Path) -> PathBuf {
     write_safetensors(&weights, &tensors);
     let mut manifest = ModelManifest::new("parity full", config, false);
     manifest.weights = "model.safetensors".into();
-    manifest.weights_sha256 = mclcr::assets::sha256_file(&weights).unwrap();
+    manifest.weights_sha256 = mclcr::weights::assets::sha256_file(&weights).unwrap();
     let path = dir.join("model.json");
     std::fs::write(&path, serde_json::to_string_pretty(&manifest).unwrap()).unwrap();
     path
@@ -398,7 +398,7 @@ fn a_perturbed_weight_is_caught() {
     let mut manifest: ModelManifest =
         serde_json::from_str(&std::fs::read_to_string(fixtures().join("tiny/model.json")).unwrap())
             .unwrap();
-    manifest.weights_sha256 = mclcr::assets::sha256_file(&weights).unwrap();
+    manifest.weights_sha256 = mclcr::weights::assets::sha256_file(&weights).unwrap();
     let path = dir.path().join("model.json");
     std::fs::write(&path, serde_json::to_string(&manifest).unwrap()).unwrap();
     let (model, _) = load_model(&path, &device).unwrap();

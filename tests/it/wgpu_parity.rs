@@ -6,14 +6,19 @@
 
 use burn::prelude::*;
 use mclcr::device::{self, DeviceChoice};
-use mclcr::model::store::{ModelManifest, load_model, save_model};
+use mclcr::inference::preprocess::Preprocessor;
 use mclcr::model::{Mclcr, MclcrConfig};
-use mclcr::preprocess::Preprocessor;
+use mclcr::weights::store::{ModelManifest, load_model, save_model};
 
 fn outputs(model: &Mclcr, config: &MclcrConfig, device: &Device) -> Vec<(String, Vec<f32>)> {
     let pre = Preprocessor::new(config);
     let faces: Vec<_> = (0..2)
-        .map(|i| pre.prepare(&mclcr::bench::synthetic_face(config.image_size as u32, i)))
+        .map(|i| {
+            pre.prepare(&mclcr::inference::bench::synthetic_face(
+                config.image_size as u32,
+                i,
+            ))
+        })
         .collect();
     let out = model.forward(pre.batch(&faces, device));
     let mut all = vec![

@@ -1,0 +1,86 @@
+//! One file read, decoded and cut into face crops, with the flags that follow from the file
+//! alone (no face, many faces, small face, heavy compression); runs on the pipeline's workers.
+
+use std::path::{Path, PathBuf};
+
+use image::RgbImage;
+
+use super::options::{MAX_FACES_PER_IMAGE, ScanOptions};
+use super::verdict::Flag;
+use crate::imaging::evidence;
+use crate::imaging::face_finder::{FaceFinder, FoundFace};
+use crate::imaging::scale::fit_longest_side;
+
+/// A decoded image with its face crops, on its way to the model.
+pub(crate) struct Decoded {
+    pub index: usize,
+    pub path: PathBuf,
+    pub result: Result<DecodedImage, String>,
+}
+
+/// What a worker learnt from one file.
+pub(crate) struct DecodedImage {
+    pub sha256: String,
+    pub format: &'static str,
+    pub width: u32,
+    pub height: u32,
+    pub jpeg_quality: Option<u8>,
+    pub faces: Vec<FoundFace>,
+    pub flags: Vec<Flag>,
+    pub thumbnail: Option<RgbImage>,
+}
+
+pub(crate) fn decode_one(
+    path: &Path,
+    options: &ScanOptions,
+    finder: &mut FaceFinder,
+    input_side: u32,
+) -> Result<DecodedImage, String> {
+    let loaded = evidence::load(path, &options.limits).map_err(|e| e.to_string())?;
+    let (width, height) = loaded.rgb.dimensions();
+    let faces = finder
+        .find(
+            &loaded.rgb,
+            options.whole_image,
+            options.margin,
+            MAX_FACES_PER_IMAGE,
+        )
+        .map_err(|e| e.to_string())?;
+    let mut flags = Vec::new();
+    if faces.is_empty() {
+        flags.push(Flag::NoFace);
+    }
+    if faces.len() >= options.flag_rules.many_faces {
+        flags.push(Flag::ManyFaces { count: faces.len() });
+    }
+    if let Some(side) = faces
+        .iter()
+        .map(|face| face.crop_box.width.min(face.crop_box.height))
+        .filter(|&side| side < input_side)
+        .min()
+    {
+        flags.push(Flag::SmallFace {
+            side,
+            input: input_side,
+        });
+    }
+    if let Some(quality) = loaded.jpeg_quality
+        && quality < options.flag_rules.heavy_jpeg_below
+    {
+        flags.push(Flag::HeavyCompression { quality });
+    }
+    let thumbnail = options.thumbnail.map(|side| {
+        let (w, h) = fit_longest_side(width, height, side);
+        image::imageops::thumbnail(&loaded.rgb, w, h)
+    });
+    Ok(DecodedImage {
+        sha256: loaded.sha256,
+        format: loaded.format,
+        width,
+        height,
+        jpeg_quality: loaded.jpeg_quality,
+        faces,
+        flags,
+        thumbnail,
+    })
+}

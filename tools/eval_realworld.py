@@ -1,0 +1,112 @@
+#!/usr/bin/env python3
+"""Evaluates a model on every set of realworld-dev (frames of published deepfakes and their real
+counterparts) and prints one table: per set and per method, the number of real and manipulated
+faces, frame-level AUC (the most confident face of each file), video-level AUC (frames of one
+video grouped, mean score), the share of fakes called "likely manipulated" (caught) and of reals
+(flagged) at the model's own thresholds, and the files without a detectable face (left out).
+
+    python3 tools/eval_realworld.py                         # the shipped model
+    python3 tools/eval_realworld.py --model runs/x/best.json --out eval/realworld-x
+
+It runs `mclcr eval` once per set (`--mclcr BIN` to use a built binary instead of
+`cargo run --release`), keeps each set's metrics.json and scores.csv under --out, and writes the
+table as realworld.md and realworld.json there. realworld-dev is for measuring and choosing
+only: never train on it.
+"""
+import argparse
+import json
+import pathlib
+import subprocess
+import sys
+
+# (set, real folder, fake folder, manifest); StyleGAN faces are whole-face synthesis without
+# counterparts, measured against the real celebrity photos of deepface.
+SETS = [
+    ("aaronespasa_dfd", "aaronespasa_dfd/real", "aaronespasa_dfd/fake", "aaronespasa_dfd"),
+    ("icpr2020dfdc_dfdc", "icpr2020dfdc_dfdc/real", "icpr2020dfdc_dfdc/fake", "icpr2020dfdc_dfdc"),
+    ("aaronchong888_dfdc", "aaronchong888_dfdc/real", "aaronchong888_dfdc/fake", "aaronchong888_dfdc"),
+    ("ghost_faceswap", "ghost_faceswap/real", "ghost_faceswap/fake", "ghost_faceswap"),
+    ("celebdf_official_figures", "celebdf_official_figures/real", "celebdf_official_figures/fake", "celebdf_official_figures"),
+    ("simswap_examples", "simswap_examples/real", "simswap_examples/fake", "simswap_examples"),
+    ("mesonet_examples", "mesonet_examples/real", "mesonet_examples/fake", "mesonet_examples"),
+    ("stylegan_seeprettyface", "deepface_real_photos/real", "stylegan_seeprettyface/fake", "stylegan_seeprettyface"),
+]
+
+
+def fmt(value, percent=False):
+    if value is None:
+        return "–"
+    return f"{100 * value:.1f} %" if percent else f"{value:.3f}"
+
+
+def main() -> int:
+    root = pathlib.Path(__file__).resolve().parent.parent
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", help="model manifest (default: the shipped model)")
+    parser.add_argument("--data", default=str(root.parent / "shared/data/realworld-dev"))
+    parser.add_argument("--out", default="eval/realworld")
+    parser.add_argument("--mclcr", help="mclcr binary (default: cargo run --release)")
+    parser.add_argument("--device", default="cpu")
+    args = parser.parse_args()
+    data = pathlib.Path(args.data)
+    if not data.is_dir():
+        print(f"no realworld-dev data at {data}", file=sys.stderr)
+        return 2
+    out = pathlib.Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    command = [args.mclcr] if args.mclcr else ["cargo", "run", "--release", "--quiet", "--"]
+    rows = []
+    model = None
+    for name, real, fake, manifest_dir in SETS:
+        set_out = out / name
+        call = command + [
+            "eval", "--real", str(data / real), "--fake", str(data / fake),
+            "--manifest", str(data / manifest_dir / "manifest.csv"),
+            "--out", str(set_out), "--no-jpeg-check", "--device", args.device,
+        ]
+        if args.model:
+            call += ["--model", args.model]
+        done = subprocess.run(call, cwd=root, capture_output=True, text=True)
+        if done.returncode != 0:
+            print(f"{name}: mclcr eval failed:\n{done.stderr}", file=sys.stderr)
+            return 1
+        metrics = json.loads((set_out / "metrics.json").read_text())
+        model = metrics["model"]
+        videos = metrics.get("videos") or {}
+        caught = metrics["manipulated_band_shares"][0]
+        flagged = metrics["real_band_shares"][0]
+        rows.append({
+            "set": name, "method": "all", "real": metrics["real_faces"],
+            "manipulated": metrics["manipulated_faces"], "auc": metrics["auc"],
+            "video_auc": videos.get("auc"), "caught": caught, "flagged": flagged,
+            "no_face": metrics["no_face"]["real"] + metrics["no_face"]["manipulated"],
+        })
+        for method in metrics.get("methods", []):
+            rows.append({
+                "set": name, "method": method["name"], "real": method["real"],
+                "manipulated": method["manipulated"], "auc": method["auc"],
+                "video_auc": method["video_auc"], "caught": method["caught"],
+                "flagged": method["flagged"], "no_face": method["no_face"],
+            })
+    lines = [
+        f"realworld-dev, model {model}: frame-level AUC (most confident face per file), "
+        "video AUC (frames grouped, mean score), shares at the model's thresholds",
+        "",
+        "| set | method | real | fake | AUC | video AUC | fakes caught | reals flagged | no face |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['set'] if r['method'] == 'all' else ''} | {r['method']} | {r['real']} | "
+            f"{r['manipulated']} | {fmt(r['auc'])} | {fmt(r['video_auc'])} | "
+            f"{fmt(r['caught'], True)} | {fmt(r['flagged'], True)} | {r['no_face']} |"
+        )
+    table = "\n".join(lines) + "\n"
+    (out / "realworld.md").write_text(table)
+    (out / "realworld.json").write_text(json.dumps({"model": model, "rows": rows}, indent=2) + "\n")
+    print(table, end="")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

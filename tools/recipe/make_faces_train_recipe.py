@@ -1,0 +1,54 @@
+#!/usr/bin/env python3
+"""Writes tools/recipe/faces-train.json: the recipe that trains on faces-train.
+
+The test identities are chosen by a hash of the identity's name (as `mclcr train` names
+identities: the first folder below a root, or the file stem), so the split does not depend on
+which files a machine has or on their order: an identity is held out when the first byte of
+sha256("mclcr-test:" + name) is below 26 (about 10 %). London persons keep both photos together
+because their identity is their folder.
+
+    python3 tools/recipe/make_faces_train_recipe.py ../shared/data/faces-train
+"""
+import hashlib
+import json
+import pathlib
+import sys
+
+ROOTS = ["london", "canada", "voteview", "meps"]
+
+
+def identity(root: pathlib.Path, path: pathlib.Path) -> str:
+    rel = path.relative_to(root)
+    return rel.parts[0] if len(rel.parts) > 1 else path.stem
+
+
+def main() -> None:
+    data = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else "../shared/data/faces-train")
+    here = pathlib.Path(__file__).resolve().parent
+    recipe = json.loads((here / "default-model.json").read_text())
+    names = set()
+    for root in ROOTS:
+        base = data / root
+        for path in base.rglob("*"):
+            if path.is_file() and path.suffix.lower() in {".jpg", ".jpeg", ".png"}:
+                names.add(identity(base, path))
+    held = sorted(n for n in names if hashlib.sha256(f"mclcr-test:{n}".encode()).digest()[0] < 26)
+    recipe.update(
+        {
+            "epochs": 2,
+            "batch_size": 8,
+            "seed": 2027,
+            "freeze_backbone_epochs": 0,
+            "faces_per_image": 1,
+            "crop_jitter": 0.12,
+            "held_out_identities": held,
+        }
+    )
+    recipe["optim"].update({"learning_rate": 1e-4, "warmup_steps": 100, "final_lr_fraction": 0.05})
+    out = here / "faces-train.json"
+    out.write_text(json.dumps(recipe, indent=2) + "\n")
+    print(f"{len(names)} identities, {len(held)} held out for test -> {out}")
+
+
+if __name__ == "__main__":
+    main()
