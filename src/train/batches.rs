@@ -33,8 +33,9 @@ pub(crate) fn epoch_batches<'a>(
         .collect()
 }
 
-/// Prepares a batch: each pair's fake (from its folder or self-blended), a shared JPEG
-/// re-encoding with probability `jpeg_probability`, then the network's input.
+/// Prepares a batch: each pair's fake (from its folder or self-blended), the same crop jitter
+/// and degradation ([`degrade_pair`]: small face, JPEG) for both faces, then the network's
+/// input.
 pub(crate) fn make_batch(
     plan: &PairPlan<'_>,
     options: &TrainOptions,
@@ -55,15 +56,7 @@ pub(crate) fn make_batch(
         } else {
             (real_image, fake_image)
         };
-        let (real_image, fake_image) = if rng.chance(options.jpeg_probability) {
-            let q = rng.int(
-                options.jpeg_quality[0] as i64,
-                options.jpeg_quality[1] as i64,
-            ) as u8;
-            (recompress(&real_image, q), recompress(&fake_image, q))
-        } else {
-            (real_image, fake_image)
-        };
+        let (real_image, fake_image) = degrade_pair(real_image, fake_image, real, options, rng);
         faces.push(preprocessor.prepare(&real_image));
         labels.push(false);
         faces.push(preprocessor.prepare(&fake_image));
@@ -93,4 +86,149 @@ fn jitter_pair(
         image::imageops::resize(&part, width, height, image::imageops::FilterType::Triangle)
     };
     (cut(&real), cut(&fake))
+}
+
+/// What a pair goes through on its way from a camera to an analyst, alike for both faces: with
+/// `small_face_probability`, shrunk to a small face (see [`TrainOptions::small_face_probability`]);
+/// with `jpeg_probability`, re-encoded as JPEG (at the small size, as a video frame is); then
+/// back to the crop's size.
+pub(crate) fn degrade_pair(
+    real_image: image::RgbImage,
+    fake_image: image::RgbImage,
+    real: &FaceSample,
+    options: &TrainOptions,
+    rng: &mut Rng,
+) -> (image::RgbImage, image::RgbImage) {
+    let side = real_image.width();
+    // The face's size in the crop, and the detail the file gave it.
+    let face_side = real.face.width.max(real.face.height).max(1);
+    let detail = face_side.min(real.source_side.max(1));
+    let shrink = (options.small_face_probability > 0.0
+        && rng.chance(options.small_face_probability))
+    .then(|| {
+        let [low, high] = options.small_face_side;
+        rng.int(low.min(high) as i64, high.max(low) as i64) as u32
+    })
+    .filter(|&target| target < detail)
+    .map(|target| target as f32 / face_side as f32);
+    let (real_image, fake_image) = match shrink {
+        Some(scale) => (resized(&real_image, scale), resized(&fake_image, scale)),
+        None => (real_image, fake_image),
+    };
+    let (real_image, fake_image) = if rng.chance(options.jpeg_probability) {
+        let q = rng.int(
+            options.jpeg_quality[0] as i64,
+            options.jpeg_quality[1] as i64,
+        ) as u8;
+        (recompress(&real_image, q), recompress(&fake_image, q))
+    } else {
+        (real_image, fake_image)
+    };
+    let (real_image, fake_image) = if shrink.is_some() {
+        (to_side(&real_image, side), to_side(&fake_image, side))
+    } else {
+        (real_image, fake_image)
+    };
+    (real_image, fake_image)
+}
+
+/// The image scaled by `scale` (at least 1 pixel a side).
+fn resized(image: &image::RgbImage, scale: f32) -> image::RgbImage {
+    let (w, h) = image.dimensions();
+    let (w, h) = (
+        ((w as f32 * scale).round() as u32).max(1),
+        ((h as f32 * scale).round() as u32).max(1),
+    );
+    image::imageops::resize(image, w, h, image::imageops::FilterType::Triangle)
+}
+
+/// The image scaled back to `side × side`, as the analysis scales a small crop to the input.
+fn to_side(image: &image::RgbImage, side: u32) -> image::RgbImage {
+    image::imageops::resize(image, side, side, image::imageops::FilterType::CatmullRom)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::imaging::faces::FaceBox;
+
+    fn sample(source_side: u32) -> FaceSample {
+        let crop = image::RgbImage::from_fn(256, 256, |x, y| {
+            let v = if (x / 2 + y / 2) % 2 == 0 { 30 } else { 220 };
+            image::Rgb([v, v, v])
+        });
+        FaceSample {
+            crop,
+            face: FaceBox {
+                x: 43,
+                y: 43,
+                width: 170,
+                height: 170,
+            },
+            hull: Vec::new(),
+            fake: false,
+            identity: "p".into(),
+            path: "p.png".into(),
+            source_side,
+        }
+    }
+
+    /// Mean absolute difference between horizontal neighbours: fine detail.
+    fn detail(image: &image::RgbImage) -> f64 {
+        let (w, h) = image.dimensions();
+        let mut sum = 0.0;
+        for y in 0..h {
+            for x in 1..w {
+                sum +=
+                    (image.get_pixel(x, y)[0] as f64 - image.get_pixel(x - 1, y)[0] as f64).abs();
+            }
+        }
+        sum / ((w - 1) * h) as f64
+    }
+
+    fn options(small: f32) -> TrainOptions {
+        let mut options = TrainOptions::new(crate::model::MclcrConfig::tiny());
+        options.jpeg_probability = 0.0;
+        options.small_face_probability = small;
+        options.small_face_side = [60, 60];
+        options
+    }
+
+    #[test]
+    fn a_small_face_loses_detail_and_keeps_its_size() {
+        let s = sample(400);
+        let (real, fake) = degrade_pair(
+            s.crop.clone(),
+            s.crop.clone(),
+            &s,
+            &options(1.0),
+            &mut Rng::new(1),
+        );
+        assert_eq!(real.dimensions(), (256, 256));
+        assert_eq!(real, fake, "both faces of a pair alike");
+        assert!(detail(&real) < 0.5 * detail(&s.crop));
+    }
+
+    #[test]
+    fn off_or_already_small_leaves_the_pair_as_it_is() {
+        let s = sample(400);
+        let (real, _) = degrade_pair(
+            s.crop.clone(),
+            s.crop.clone(),
+            &s,
+            &options(0.0),
+            &mut Rng::new(1),
+        );
+        assert_eq!(real, s.crop);
+        // A face that came from a 50 px face has no detail left to lose at 60 px.
+        let small = sample(50);
+        let (real, _) = degrade_pair(
+            small.crop.clone(),
+            small.crop.clone(),
+            &small,
+            &options(1.0),
+            &mut Rng::new(1),
+        );
+        assert_eq!(real, small.crop);
+    }
 }

@@ -53,9 +53,22 @@ pub struct TrainOptions {
     /// `1 - crop_jitter ..= 1` of the face crop, anywhere inside it. 0 turns it off.
     #[serde(default)]
     pub crop_jitter: f32,
+    /// Probability of making a pair look like a small face in a video frame: both faces are
+    /// shrunk so that the face's longer side is a random size in `small_face_side`, re-encoded
+    /// there (with `jpeg_probability`), then scaled back up to the input, as a 60–250 px face
+    /// is at inference. Only faces larger than the drawn size are shrunk. 0 turns it off.
+    #[serde(default)]
+    pub small_face_probability: f32,
+    /// Range of the drawn face size, pixels of its longer side.
+    #[serde(default = "small_face_side")]
+    pub small_face_side: [u32; 2],
     /// How the checkpoints' verdict bands are set from the validation scores.
     #[serde(default)]
     pub band_targets: BandTargets,
+}
+
+fn small_face_side() -> [u32; 2] {
+    [60, 250]
 }
 
 fn one() -> usize {
@@ -167,6 +180,8 @@ impl TrainOptions {
             faces_per_image: 1,
             held_out_identities: Vec::new(),
             crop_jitter: 0.0,
+            small_face_probability: 0.0,
+            small_face_side: small_face_side(),
             band_targets: BandTargets::default(),
         }
     }
