@@ -56,6 +56,7 @@ pub enum Command {
 
 /// Runs the CLI and returns the process exit code.
 pub fn main() -> ExitCode {
+    quiet_driver_probes();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => {
@@ -93,6 +94,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Pack(args) => pack::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Devices(args) => devices::run(args),
+    }
+}
+
+/// Keeps graphics drivers from writing to stderr while wgpu probes for adapters. Without a
+/// Wayland session, Mesa's Vulkan drivers print "error: XDG_RUNTIME_DIR is invalid or not set
+/// in the environment." when `XDG_RUNTIME_DIR` is unset (as under `ssh`, `su` or a service);
+/// pointing it at the temporary folder satisfies that check and changes nothing else (there is
+/// no Wayland display to find there). Called first thing in `main`, before any thread starts.
+fn quiet_driver_probes() {
+    if std::env::var_os("XDG_RUNTIME_DIR").is_none()
+        && std::env::var_os("WAYLAND_DISPLAY").is_none()
+    {
+        // SAFETY: no other thread exists yet, so nothing reads the environment concurrently.
+        unsafe { std::env::set_var("XDG_RUNTIME_DIR", std::env::temp_dir()) };
     }
 }
 

@@ -106,3 +106,26 @@ fn usage_errors_exit_with_2() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("no-such-config"));
 }
+
+#[test]
+fn a_plain_analyze_prints_only_its_own_lines_on_stderr() {
+    // As under ssh or a service: no XDG_RUNTIME_DIR. Graphics drivers probed by wgpu must not
+    // write their own complaints (Mesa's Vulkan drivers do, when they are installed).
+    let samples = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/samples");
+    let out = Command::new(env!("CARGO_BIN_EXE_mclcr"))
+        .args(["analyze", samples, "--device", "auto"])
+        .env_remove("XDG_RUNTIME_DIR")
+        .env_remove("WAYLAND_DISPLAY")
+        .output()
+        .expect("the binary runs");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    let foreign: Vec<&str> = stderr
+        .lines()
+        .filter(|line| !line.trim().is_empty() && !line.starts_with("mclcr: "))
+        .collect();
+    assert!(
+        foreign.is_empty(),
+        "lines on stderr that are not mclcr's: {foreign:?}"
+    );
+}
