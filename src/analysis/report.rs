@@ -65,7 +65,8 @@ pub struct ImageReport {
 }
 
 impl ImageReport {
-    pub(crate) fn failed(index: usize, path: PathBuf, error: String) -> Self {
+    /// The report of a file that could not be analysed, with why.
+    pub fn failed(index: usize, path: PathBuf, error: String) -> Self {
         Self {
             index,
             path,

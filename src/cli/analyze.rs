@@ -7,6 +7,7 @@ use anyhow::{Context, bail};
 
 use crate::analysis::{self, ScanOptions};
 use crate::device::DeviceChoice;
+use crate::export::escape::printable;
 use crate::export::records::{Format, ReportWriter, RunInfo, Summary};
 
 use super::load_scorer;
@@ -104,7 +105,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         done += 1;
         summary.add(&report);
         if let Some(error) = &report.error {
-            failures.push(format!("{}: {error}", report.path.display()));
+            failures.push(printable(&format!("{}: {error}", report.path.display())));
         }
         if write_error.is_none()
             && let Err(e) = writer.write(&report)

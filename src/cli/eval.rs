@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 
 use crate::device::DeviceChoice;
-use crate::export::records::csv_field;
+use crate::export::escape::csv_field;
+use crate::export::escape::printable;
 use crate::train::eval::{Breakdown, EvalRequest, Evaluation, evaluate};
 use crate::train::manifest::Manifest;
 
@@ -124,7 +125,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
         ..
     } = &evaluation;
     for skipped in &data.skipped {
-        eprintln!("mclcr: skipped {skipped}");
+        eprintln!("mclcr: skipped {}", printable(skipped));
     }
     println!(
         "model {}: {} real, {} manipulated{} faces from {} identities",

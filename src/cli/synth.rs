@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
+use crate::export::escape::printable;
 use crate::rng::Rng;
 use crate::train::dataset::{CropReader, DataOptions, FaceCrop};
 use crate::train::selfblend::{SelfBlendConfig, self_blend};
@@ -58,13 +59,16 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<ExitCode> {
         }) {
             Ok(found) => found,
             Err(e) => {
-                eprintln!("mclcr: {}: {e}", path.display());
+                eprintln!("mclcr: {}", printable(&format!("{}: {e}", path.display())));
                 failed += 1;
                 continue;
             }
         };
         if found.is_empty() {
-            eprintln!("mclcr: {}: no face found", path.display());
+            eprintln!(
+                "mclcr: {}: no face found",
+                printable(&path.display().to_string())
+            );
         }
         let stem = path
             .file_stem()

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 
 use crate::device::DeviceChoice;
+use crate::export::escape::printable;
 use crate::train::{self, TrainEvent, TrainOptions, TrainRequest};
 
 /// Flags of `mclcr train`.
@@ -172,7 +173,7 @@ impl Progress {
                     eprintln!("mclcr: {notice}");
                 }
                 for skipped in &s.skipped {
-                    eprintln!("mclcr: skipped {skipped}");
+                    eprintln!("mclcr: skipped {}", printable(skipped));
                 }
                 eprintln!(
                     "mclcr: training on {} real + {} manipulated faces ({} identities), validating on {} real + {} manipulated ({} identities), {device}",

@@ -9,6 +9,7 @@ use std::io::Cursor;
 use image::RgbImage;
 use serde::{Deserialize, Serialize};
 
+use super::escape::printable;
 use crate::analysis::ImageReport;
 use crate::analysis::verdict::CAUTION;
 use crate::export::records::RunInfo;
@@ -103,7 +104,7 @@ pub fn html(items: &[ReportItem<'_>], info: &RunInfo, model_sha256: &str, date: 
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let _ = writeln!(out, "<hr><h2>{}</h2>", escape(&name));
+        let _ = writeln!(out, "<hr><h2>{}</h2>", escape(&printable(&name)));
         out.push_str("<table><tr><td>");
         if let Some(thumb) = item.thumbnail {
             let _ = write!(out, "<img alt=\"thumbnail\" src=\"{}\">", data_uri(thumb));
@@ -117,7 +118,7 @@ pub fn html(items: &[ReportItem<'_>], info: &RunInfo, model_sha256: &str, date: 
             "file",
             format!(
                 "<code>{}</code>",
-                escape(&report.path.display().to_string())
+                escape(&printable(&report.path.display().to_string()))
             ),
         );
         row(
@@ -129,7 +130,7 @@ pub fn html(items: &[ReportItem<'_>], info: &RunInfo, model_sha256: &str, date: 
             ),
         );
         if let Some(error) = &report.error {
-            row(&mut out, "error", escape(error));
+            row(&mut out, "error", escape(&printable(error)));
         }
         if let Some(verdict) = report.verdict {
             row(

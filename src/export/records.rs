@@ -7,6 +7,7 @@ use std::io::Write;
 
 use serde::Serialize;
 
+use super::escape::{csv_field, printable};
 use crate::analysis::ImageReport;
 use crate::analysis::verdict::{Band, CAUTION};
 
@@ -236,8 +237,9 @@ impl<W: Write> ReportWriter<W> {
     }
 
     fn table_rows(&mut self, report: &ImageReport) -> std::io::Result<()> {
-        let name = shorten(&report.path.display().to_string(), NAME_WIDTH);
+        let name = shorten(&printable(&report.path.display().to_string()), NAME_WIDTH);
         if let Some(error) = &report.error {
+            let error = printable(error);
             return writeln!(self.out, "{name:<NAME_WIDTH$} error: {error}");
         }
         let flags = report
@@ -277,15 +279,6 @@ impl<W: Write> ReportWriter<W> {
 
 /// Width of the file column of the table.
 const NAME_WIDTH: usize = 32;
-
-/// Quotes a CSV field when it needs it.
-pub(crate) fn csv_field(value: &str) -> String {
-    if value.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", value.replace('"', "\"\""))
-    } else {
-        value.to_string()
-    }
-}
 
 /// Keeps the end of a long path (the file name matters most).
 fn shorten(text: &str, width: usize) -> String {

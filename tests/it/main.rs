@@ -6,6 +6,7 @@ mod cli;
 mod common;
 mod gui;
 mod heatmap_shader;
+mod hostile_names;
 mod imagenet;
 mod landmarks;
 mod model_card;
