@@ -8,6 +8,10 @@ sha256("mclcr-test:" + name) is below 26 (about 10 %). London persons keep both 
 because their identity is their folder.
 
     python3 tools/recipe/make_faces_train_recipe.py ../shared/data/faces-train
+
+It also writes tools/recipe/faces-train-small-faces.json: the same split, for continuing a run
+(`--init-from` its checkpoint) with small-face degradation of half the pairs, the stem and the
+first two backbone stages frozen, one epoch at a lower learning rate.
 """
 import hashlib
 import json
@@ -48,6 +52,20 @@ def main() -> None:
     out = here / "faces-train.json"
     out.write_text(json.dumps(recipe, indent=2) + "\n")
     print(f"{len(names)} identities, {len(held)} held out for test -> {out}")
+    recipe = json.loads(json.dumps(recipe))
+    recipe.update(
+        {
+            "epochs": 1,
+            "seed": 2028,
+            "frozen_stages": 2,
+            "small_face_probability": 0.5,
+            "small_face_side": [60, 250],
+        }
+    )
+    recipe["optim"].update({"learning_rate": 5e-5, "warmup_steps": 50, "final_lr_fraction": 0.05})
+    out = here / "faces-train-small-faces.json"
+    out.write_text(json.dumps(recipe, indent=2) + "\n")
+    print(f"continuation recipe -> {out}")
 
 
 if __name__ == "__main__":
