@@ -11,7 +11,8 @@ because their identity is their folder.
 
 It also writes tools/recipe/faces-train-small-faces.json: the same split, for continuing a run
 (`--init-from` its checkpoint) with small-face degradation of half the pairs, the stem and the
-first two backbone stages frozen, one epoch at a lower learning rate.
+first two backbone stages frozen, one epoch at a lower learning rate. The seed is the same, so
+the validation identities are those of the run it continues.
 """
 import hashlib
 import json
@@ -56,7 +57,6 @@ def main() -> None:
     recipe.update(
         {
             "epochs": 1,
-            "seed": 2028,
             "frozen_stages": 2,
             "small_face_probability": 0.5,
             "small_face_side": [60, 250],
