@@ -8,7 +8,6 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use image::RgbImage;
@@ -395,48 +394,56 @@ fn cache_settings(options: &DataOptions) -> String {
     )
 }
 
+/// What reading one file gave: its face crops, or why there are none.
+type FileFaces = Result<Vec<FaceCrop>, FaceError>;
+
 /// The face crops of every file, read on one thread per core (each with its own detector and
 /// landmark model), in the order of `files`.
-fn read_in_parallel(
-    files: &[(PathBuf, bool, String)],
-    options: &DataOptions,
-) -> Vec<Result<Vec<FaceCrop>, FaceError>> {
+fn read_in_parallel(files: &[(PathBuf, bool, String)], options: &DataOptions) -> Vec<FileFaces> {
     let next = AtomicUsize::new(0);
     let cache = FaceCache::open_default(&cache_settings(options));
     let threads = crate::device::cpu_threads().clamp(1, files.len().max(1));
-    let mut results: Vec<Option<Result<Vec<FaceCrop>, FaceError>>> = Vec::new();
-    results.resize_with(files.len(), || None);
-    let slots = Mutex::new(&mut results);
-    std::thread::scope(|scope| {
-        for _ in 0..threads {
-            scope.spawn(|| {
-                let mut reader = CropReader::with_cache(cache.clone());
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some((path, _, _)) = files.get(i) else {
-                        break;
-                    };
-                    // A decoder bug on one file must not take the whole read with it.
-                    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        reader.face_crops(path, options)
-                    }))
-                    .unwrap_or_else(|_| {
-                        reader = CropReader::with_cache(cache.clone());
-                        Err(FaceError::File(
-                            "internal error while reading this file".into(),
-                        ))
-                    });
-                    if let Ok(mut slots) = slots.lock() {
-                        slots[i] = Some(result);
+    // Each thread takes the next file until none is left and keeps (index, result) pairs.
+    let read: Vec<Vec<(usize, FileFaces)>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut reader = CropReader::with_cache(cache.clone());
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some((path, _, _)) = files.get(i) else {
+                            break;
+                        };
+                        // A decoder bug on one file must not take the whole read with it.
+                        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            reader.face_crops(path, options)
+                        }))
+                        .unwrap_or_else(|_| {
+                            reader = CropReader::with_cache(cache.clone());
+                            Err(FaceError::File(
+                                "internal error while reading this file".into(),
+                            ))
+                        });
+                        done.push((i, result));
                     }
-                }
-            });
-        }
+                    done
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().unwrap_or_default())
+            .collect()
     });
+    let mut results: Vec<FileFaces> = files
+        .iter()
+        .map(|_| Err(FaceError::File("not read".into())))
+        .collect();
+    for (i, result) in read.into_iter().flatten() {
+        results[i] = result;
+    }
     results
-        .into_iter()
-        .map(|r| r.unwrap_or_else(|| Err(FaceError::File("not read".into()))))
-        .collect()
 }
 
 /// The face region for self-blending: the hull of the landmarks (with the lower forehead), or an

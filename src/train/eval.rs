@@ -3,7 +3,7 @@
 //! the bands of real faces are under JPEG re-encoding. `mclcr eval` prints and writes it.
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use image::RgbImage;
 
@@ -153,13 +153,17 @@ pub fn evaluate(scorer: &Scorer, request: &EvalRequest) -> Result<Evaluation, Ev
     let mut crops = Vec::new();
     let mut faces = Vec::new();
     let self_blended = request.fake.is_empty();
+    // A fake file's method: the manifest's, else the first folder under its fake root.
+    let method_of = |path: &Path| {
+        let entry = request.manifest.as_ref().and_then(|m| m.get(path));
+        entry.and_then(|e| e.method.clone()).unwrap_or_else(|| {
+            let root = request.fake.iter().find(|r| path.starts_with(r));
+            root.map(|r| dataset::identity(r, path)).unwrap_or_default()
+        })
+    };
     for (i, sample) in data.train.iter().enumerate() {
         let entry = request.manifest.as_ref().and_then(|m| m.get(&sample.path));
-        let method = sample.fake.then(|| {
-            entry
-                .and_then(|e| e.method.clone())
-                .unwrap_or_else(|| sample.identity.clone())
-        });
+        let method = sample.fake.then(|| method_of(&sample.path));
         let video = entry
             .and_then(|e| e.video.clone())
             .unwrap_or_else(|| sample.path.display().to_string());
@@ -188,18 +192,11 @@ pub fn evaluate(scorer: &Scorer, request: &EvalRequest) -> Result<Evaluation, Ev
     let labels: Vec<bool> = faces.iter().map(|f| f.fake).collect();
     let metrics = metrics::evaluate(&scores, &labels)?;
     let bands = scorer.manifest.bands;
-    let no_face_method = |path: &PathBuf| {
-        let entry = request.manifest.as_ref().and_then(|m| m.get(path));
-        entry.and_then(|e| e.method.clone()).unwrap_or_else(|| {
-            let root = request.fake.iter().find(|r| path.starts_with(r));
-            root.map(|r| dataset::identity(r, path)).unwrap_or_default()
-        })
-    };
     let no_face_fakes: Vec<String> = data
         .no_face
         .iter()
         .filter(|(_, fake)| *fake)
-        .map(|(path, _)| no_face_method(path))
+        .map(|(path, _)| method_of(path))
         .collect();
     let no_face = [
         data.no_face.len() - no_face_fakes.len(),
