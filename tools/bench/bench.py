@@ -33,6 +33,7 @@ tools/bench/requirements.txt; cargo on the PATH):
   python3 tools/bench/bench.py                      # default network, batches 1 and 16
   python3 tools/bench/bench.py --stages             # where the time goes, stage by stage
   python3 tools/bench/bench.py --config tiny --iterations 3 --warmup 1   # a quick check
+  python3 tools/bench/bench.py --torch-device cuda  # PyTorch alone on a GPU
 Options: --config default|tiny, --threads N (default: all cores), --batches 1,16,
 --iterations N, --warmup N, --stages, --json PATH (also write the results as JSON).
 """
@@ -59,13 +60,16 @@ CONFIGS = {"default": fixtures.DEFAULT, "tiny": fixtures.TINY}
 
 
 def median_ms(fn, iterations, warmup):
-    """Median wall time of fn() in milliseconds."""
+    """Median wall time of fn() in milliseconds (waiting for the GPU where one is used)."""
+    sync = torch.cuda.synchronize if torch.cuda.is_available() else (lambda: None)
     for _ in range(warmup):
         fn()
     times = []
     for _ in range(max(iterations, 1)):
+        sync()
         start = time.perf_counter()
         fn()
+        sync()
         times.append((time.perf_counter() - start) * 1e3)
     return float(np.median(times))
 
@@ -75,7 +79,7 @@ def supcon(z, labels, temperature):
     b = z.shape[0]
     sim = z @ z.T / temperature
     logits = sim - sim.max(dim=1, keepdim=True).values.detach()
-    not_self = 1.0 - torch.eye(b, dtype=z.dtype)
+    not_self = 1.0 - torch.eye(b, dtype=z.dtype, device=z.device)
     lab = labels.to(z.dtype)
     positives = (1.0 - (lab[:, None] - lab[None, :]).abs().clamp(0, 1)) * not_self
     denominator = torch.log((logits.exp() * not_self).sum(dim=1, keepdim=True))
@@ -152,7 +156,7 @@ def bench_torch(model, inputs, args):
     """{(what, batch): ms} for PyTorch."""
     out = {}
     for b in args.batches:
-        x = [torch.from_numpy(a[:b]) for a in inputs]
+        x = [torch.from_numpy(a[:b]).to(args.torch_device) for a in inputs]
         model.eval()
 
         def infer():
@@ -163,7 +167,7 @@ def bench_torch(model, inputs, args):
         out[("inference", b)] = median_ms(infer, args.iterations, args.warmup)
         trained = copy.deepcopy(model).train()
         opt = torch.optim.Adam(trained.parameters(), lr=2e-4, weight_decay=5e-4)
-        labels = torch.tensor([i % 2 for i in range(b)])
+        labels = torch.tensor([i % 2 for i in range(b)], device=args.torch_device)
 
         def step():
             o = trained(*x)
@@ -355,6 +359,9 @@ def main():
     parser.add_argument("--iterations", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--json", help="also write the results to this file")
+    parser.add_argument("--torch-device", default="cpu",
+                        help="PyTorch's device (cpu, cuda); with anything but cpu only PyTorch is "
+                             "timed: mclcr's GPU figures come from `mclcr bench --device gpu`")
     parser.add_argument("--stages", action="store_true",
                         help="time the forward pass stage by stage and the training step's phases")
     args = parser.parse_args()
@@ -362,6 +369,14 @@ def main():
     config = CONFIGS[args.config]
     torch.manual_seed(0)
     model = ref.build(config)
+    if args.torch_device != "cpu":
+        model = model.to(args.torch_device)
+        inputs = make_inputs(make_faces(config, max(args.batches)), config)
+        print(f"PyTorch {torch.__version__} on {args.torch_device}: network {args.config}, "
+              f"median of {args.iterations} after {args.warmup} warm-up", flush=True)
+        for (what, b), ms in sorted(bench_torch(model, inputs, args).items()):
+            print(f"{'PyTorch':14} {what:10} {b:>5} {ms:>10.2f} {ms / b:>9.2f}")
+        return
     if args.stages:
         rows = run_stages(model, config, args)
         if args.json:
