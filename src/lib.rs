@@ -16,6 +16,7 @@
 //! | [`export`] | records (table, JSON Lines, CSV), the HTML report, the ROC plot |
 //! | [`train`] | data sets, self-blending, the training step and loop, metrics |
 //! | [`analysis`] | files to verdicts: the pipeline, verdicts, robustness, explanations |
+//! | [`provenance`] | the file's own testimony: EXIF, XMP, thumbnail, encoder tables, C2PA |
 //! | [`inference`], [`imaging`] | running the network on crops; files, faces and pixels |
 //! | [`weights`] | assets, model files, pretrained weights |
 //! | [`model`] | the network as Burn modules |
@@ -29,6 +30,7 @@ pub mod export;
 pub mod imaging;
 pub mod inference;
 pub mod model;
+pub mod provenance;
 pub mod rng;
 pub mod train;
 pub mod weights;

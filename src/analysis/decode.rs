@@ -10,6 +10,7 @@ use super::verdict::Flag;
 use crate::imaging::evidence;
 use crate::imaging::face_finder::{FaceFinder, FoundFace};
 use crate::imaging::scale::fit_longest_side;
+use crate::provenance::FileEvidence;
 
 /// A decoded image with its face crops, on its way to the model.
 pub(crate) struct Decoded {
@@ -28,6 +29,7 @@ pub(crate) struct DecodedImage {
     pub faces: Vec<FoundFace>,
     pub flags: Vec<Flag>,
     pub thumbnail: Option<RgbImage>,
+    pub file: FileEvidence,
 }
 
 pub(crate) fn decode_one(
@@ -36,7 +38,10 @@ pub(crate) fn decode_one(
     finder: &mut FaceFinder,
     input_side: u32,
 ) -> Result<DecodedImage, String> {
-    let loaded = evidence::load(path, &options.limits).map_err(|e| e.to_string())?;
+    let bytes = evidence::read_file(path, &options.limits).map_err(|e| e.to_string())?;
+    let loaded = evidence::load_bytes(path, &bytes, &options.limits).map_err(|e| e.to_string())?;
+    let file = FileEvidence::read(&bytes, loaded.format, &loaded.rgb);
+    drop(bytes);
     let (width, height) = loaded.rgb.dimensions();
     let faces = finder
         .find(
@@ -82,5 +87,6 @@ pub(crate) fn decode_one(
         faces,
         flags,
         thumbnail,
+        file,
     })
 }

@@ -201,6 +201,7 @@ fn build_report(index: usize, path: PathBuf, image: DecodedImage) -> ImageReport
         flags: image.flags,
         error: None,
         thumbnail: image.thumbnail,
+        file: Some(image.file),
     };
     report.faces = image
         .faces

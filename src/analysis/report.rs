@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::robustness::{VariantScore, band_flips};
 use super::verdict::{Band, Flag, image_band};
 use crate::imaging::faces::FaceBox;
+use crate::provenance::{FileEvidence, FileFinding};
 use crate::weights::store::BandThresholds;
 
 /// One face's result.
@@ -59,6 +60,9 @@ pub struct ImageReport {
     pub flags: Vec<Flag>,
     /// Why the file could not be analysed.
     pub error: Option<String>,
+    /// The file's own testimony (metadata, thumbnail, encoder, C2PA): facts, not a verdict.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<FileEvidence>,
     /// A small copy of the image (with [`super::options::ScanOptions::thumbnail`]).
     #[serde(skip)]
     pub thumbnail: Option<RgbImage>,
@@ -80,12 +84,28 @@ impl ImageReport {
             faces: Vec::new(),
             flags: Vec::new(),
             error: Some(error),
+            file: None,
             thumbnail: None,
         }
     }
 }
 
 impl ImageReport {
+    /// The file's findings (empty when it has none or could not be read).
+    pub fn file_findings(&self) -> &[FileFinding] {
+        self.file.as_ref().map_or(&[], |f| f.findings.as_slice())
+    }
+
+    /// What the verdict line adds beside the face score: a declared AI origin.
+    pub fn verdict_note(&self) -> Option<String> {
+        self.file_findings().iter().find_map(|f| match f {
+            FileFinding::AiGeneratedDeclared { source } => {
+                Some(format!("the file declares AI generation ({source})"))
+            }
+            _ => None,
+        })
+    }
+
     /// Settles the image's verdict from its faces: flags it [`Flag::Unstable`] when a face's
     /// band flips under the robustness variants, then sets the image band from the faces' bands
     /// and the flags, and the highest face score. The one place an image's verdict is made: the

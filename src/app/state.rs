@@ -85,15 +85,18 @@ pub enum View {
     Spectrum,
     /// Scores under re-compression and rescaling.
     Robustness,
+    /// What the file says about itself (metadata, thumbnail, encoder, C2PA).
+    File,
 }
 
 impl View {
     /// All views, in tab order.
-    pub const ALL: [Self; 4] = [
+    pub const ALL: [Self; 5] = [
         Self::Attention,
         Self::Style,
         Self::Spectrum,
         Self::Robustness,
+        Self::File,
     ];
 
     /// Tab title.
@@ -103,6 +106,7 @@ impl View {
             Self::Style => "Style correlations",
             Self::Spectrum => "Spectrum",
             Self::Robustness => "Robustness",
+            Self::File => "File",
         }
     }
 }

@@ -143,6 +143,9 @@ pub fn html(items: &[ReportItem<'_>], info: &RunInfo, model_sha256: &str, date: 
                 ),
             );
         }
+        if let Some(note) = report.verdict_note() {
+            row(&mut out, "declared origin", escape(&printable(&note)));
+        }
         if let (Some(w), Some(h)) = (report.width, report.height) {
             row(&mut out, "size", format!("{w} × {h}"));
         }
@@ -181,6 +184,9 @@ pub fn html(items: &[ReportItem<'_>], info: &RunInfo, model_sha256: &str, date: 
             );
         }
         out.push_str("</table></td></tr></table>\n");
+        if let Some(file) = &report.file {
+            out.push_str(&file_section(file));
+        }
         if !item.views.is_empty() {
             out.push_str("<p>");
             for (label, picture) in &item.views {
@@ -195,6 +201,45 @@ pub fn html(items: &[ReportItem<'_>], info: &RunInfo, model_sha256: &str, date: 
         }
     }
     out.push_str("</body></html>\n");
+    out
+}
+
+/// The file's own testimony: findings, then every fact read, with the card that says what it
+/// can and cannot tell; kept apart from the network's verdict.
+fn file_section(file: &crate::provenance::FileEvidence) -> String {
+    let facts = file.facts();
+    if facts.is_empty() && file.findings.is_empty() {
+        return "<p class=\"file\"><b>File:</b> no metadata (which proves nothing: most platforms strip it).</p>\n".into();
+    }
+    let mut out = String::from(
+        "<details class=\"file\" open><summary><b>File</b> — what the file says about itself</summary>",
+    );
+    if !file.findings.is_empty() {
+        out.push_str("<ul>");
+        for f in &file.findings {
+            let _ = write!(
+                out,
+                "<li><code>{}</code> {}</li>",
+                f.name(),
+                escape(&printable(&f.describe()))
+            );
+        }
+        out.push_str("</ul>");
+    }
+    out.push_str("<table>");
+    for fact in facts {
+        let _ = write!(
+            out,
+            "<tr><th>{}</th><td>{}</td></tr>",
+            escape(fact.label),
+            escape(&printable(&fact.value))
+        );
+    }
+    let _ = write!(
+        out,
+        "</table><p><small>{}</small></p></details>\n",
+        escape(crate::provenance::CARD)
+    );
     out
 }
 

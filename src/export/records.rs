@@ -182,7 +182,7 @@ impl<W: Write> ReportWriter<W> {
             Format::Json => Ok(()),
             Format::Csv => writeln!(
                 self.out,
-                "path,sha256,image_verdict,flags,face,x,y,width,height,detector_confidence,score,face_band,error"
+                "path,sha256,image_verdict,flags,face,x,y,width,height,detector_confidence,score,face_band,error,file_findings"
             ),
             Format::Table => {
                 if !self.info.trained {
@@ -212,8 +212,19 @@ impl<W: Write> ReportWriter<W> {
             .collect::<Vec<_>>()
             .join(";");
         let error = csv_field(report.error.as_deref().unwrap_or(""));
+        let file = csv_field(
+            &report
+                .file_findings()
+                .iter()
+                .map(|f| f.short())
+                .collect::<Vec<_>>()
+                .join(";"),
+        );
         if report.faces.is_empty() {
-            return writeln!(self.out, "{path},{sha},{verdict},{flags},,,,,,,,,{error}");
+            return writeln!(
+                self.out,
+                "{path},{sha},{verdict},{flags},,,,,,,,,{error},{file}"
+            );
         }
         for (k, face) in report.faces.iter().enumerate() {
             let b = face.bbox.unwrap_or(face.crop);
@@ -223,7 +234,7 @@ impl<W: Write> ReportWriter<W> {
                 .unwrap_or_default();
             writeln!(
                 self.out,
-                "{path},{sha},{verdict},{flags},{},{},{},{},{},{confidence},{:.4},{},{error}",
+                "{path},{sha},{verdict},{flags},{},{},{},{},{},{confidence},{:.4},{},{error},{file}",
                 k + 1,
                 b.x,
                 b.y,
@@ -250,11 +261,12 @@ impl<W: Write> ReportWriter<W> {
             .join("; ");
         let verdict = report.verdict.map(Band::label).unwrap_or("-");
         if report.faces.is_empty() {
-            return writeln!(
+            writeln!(
                 self.out,
                 "{name:<NAME_WIDTH$} {:>4} {:>19} {:>6}  {:<24} {verdict:<24} {flags}",
                 "-", "-", "-", "-"
-            );
+            )?;
+            return self.file_line(report);
         }
         for (k, face) in report.faces.iter().enumerate() {
             let b = face.bbox.unwrap_or(face.crop);
@@ -273,7 +285,22 @@ impl<W: Write> ReportWriter<W> {
                 face.band.label(),
             )?;
         }
-        Ok(())
+        self.file_line(report)
+    }
+
+    /// The file's own findings and parse notes, on a line of their own under the image: facts
+    /// read from the file, kept apart from the network's verdict.
+    fn file_line(&mut self, report: &ImageReport) -> std::io::Result<()> {
+        let Some(file) = &report.file else {
+            return Ok(());
+        };
+        let mut parts: Vec<String> = file.findings.iter().map(|f| f.describe()).collect();
+        parts.extend(file.notes.iter().map(|n| format!("unreadable {n}")));
+        if parts.is_empty() {
+            return Ok(());
+        }
+        let parts = printable(&parts.join("; "));
+        writeln!(self.out, "{:<NAME_WIDTH$} file: {parts}", "")
     }
 }
 

@@ -95,11 +95,25 @@ pub struct LoadedImage {
 
 /// Reads and decodes one image file.
 pub fn load(path: &Path, limits: &LoadLimits) -> Result<LoadedImage, LoadError> {
-    let bytes = read_capped(path, limits.max_file_bytes)?;
-    let (rgb, format, jpeg_quality) = decode(&bytes, limits)?;
+    let bytes = read_file(path, limits)?;
+    load_bytes(path, &bytes, limits)
+}
+
+/// Reads a file's bytes read-only, within the size limit.
+pub fn read_file(path: &Path, limits: &LoadLimits) -> Result<Vec<u8>, LoadError> {
+    read_capped(path, limits.max_file_bytes)
+}
+
+/// Decodes the bytes [`read_file`] read from `path`.
+pub fn load_bytes(
+    path: &Path,
+    bytes: &[u8],
+    limits: &LoadLimits,
+) -> Result<LoadedImage, LoadError> {
+    let (rgb, format, jpeg_quality) = decode(bytes, limits)?;
     Ok(LoadedImage {
         path: path.to_path_buf(),
-        sha256: sha256_bytes(&bytes),
+        sha256: sha256_bytes(bytes),
         bytes: bytes.len() as u64,
         format,
         rgb,

@@ -8,7 +8,7 @@
 use image::RgbImage;
 
 /// IJG's reference luminance quantisation table (quality 50), natural order.
-const IJG_LUMINANCE: [u16; 64] = [
+pub const IJG_LUMINANCE: [u16; 64] = [
     16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69, 56,
     14, 17, 22, 29, 51, 87, 80, 62, 18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113,
     92, 49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99,
@@ -83,33 +83,58 @@ pub fn is_complete(bytes: &[u8]) -> bool {
     segments(bytes).is_some_and(|s| s.last().is_some_and(|s| s.marker == 0xD9))
 }
 
-/// Estimated IJG quality (1–100) from the first luminance quantisation table, `None` when the
-/// file has none or cannot be parsed.
-pub fn estimate_quality(bytes: &[u8]) -> Option<u8> {
-    let segments = segments(bytes)?;
-    let table = segments.iter().filter(|s| s.marker == 0xDB).find_map(|s| {
-        let payload = &bytes[s.payload.clone()];
+/// One quantisation table as the file stores it (zig-zag order).
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuantTable {
+    /// Table id (0: usually luminance, 1: chrominance).
+    pub id: u8,
+    /// The 64 values in zig-zag order.
+    pub values: Vec<u16>,
+}
+
+/// The quantisation tables of a JPEG (later definitions of an id replace earlier ones); empty
+/// when the file has none or cannot be parsed.
+pub fn quantisation_tables(bytes: &[u8]) -> Vec<QuantTable> {
+    let Some(segments) = segments(bytes) else {
+        return Vec::new();
+    };
+    let mut tables: Vec<QuantTable> = Vec::new();
+    for segment in segments.iter().filter(|s| s.marker == 0xDB) {
+        let payload = &bytes[segment.payload.clone()];
         let mut pos = 0;
         while pos < payload.len() {
             let precision = payload[pos] >> 4;
             let id = payload[pos] & 0x0F;
             let size = if precision == 0 { 64 } else { 128 };
-            let values = payload.get(pos + 1..pos + 1 + size)?;
-            if id == 0 {
-                let table: Vec<u16> = if precision == 0 {
-                    values.iter().map(|&v| v as u16).collect()
-                } else {
-                    values
-                        .chunks(2)
-                        .map(|c| u16::from_be_bytes([c[0], c[1]]))
-                        .collect()
-                };
-                return Some(table);
-            }
+            let Some(raw) = payload.get(pos + 1..pos + 1 + size) else {
+                break;
+            };
+            let values: Vec<u16> = if precision == 0 {
+                raw.iter().map(|&v| v as u16).collect()
+            } else {
+                raw.chunks(2)
+                    .map(|c| u16::from_be_bytes([c[0], c[1]]))
+                    .collect()
+            };
+            tables.retain(|t| t.id != id);
+            tables.push(QuantTable { id, values });
             pos += 1 + size;
         }
-        None
-    })?;
+    }
+    tables.sort_by_key(|t| t.id);
+    tables
+}
+
+/// Estimated IJG quality (1–100) from the first luminance quantisation table, `None` when the
+/// file has none or cannot be parsed.
+pub fn estimate_quality(bytes: &[u8]) -> Option<u8> {
+    let tables = quantisation_tables(bytes);
+    let table = tables.iter().find(|t| t.id == 0)?;
+    Some(quality_of(&table.values))
+}
+
+/// The IJG quality whose scaling of the reference luminance table has the same mean as `table`.
+pub fn quality_of(table: &[u16]) -> u8 {
     // The mean scaling against the reference table does not depend on coefficient order.
     let sum: f64 = table.iter().map(|&v| v as f64).sum();
     let reference: f64 = IJG_LUMINANCE.iter().map(|&v| v as f64).sum();
@@ -119,7 +144,7 @@ pub fn estimate_quality(bytes: &[u8]) -> Option<u8> {
     } else {
         5000.0 / scale
     };
-    Some(quality.round().clamp(1.0, 100.0) as u8)
+    quality.round().clamp(1.0, 100.0) as u8
 }
 
 /// Re-encodes an image as JPEG at `quality` and decodes it again.

@@ -13,18 +13,19 @@ use std::path::{Path, PathBuf};
 
 /// The layers from top to bottom; a layer may import from any layer with a larger index, and
 /// layers with the same index (siblings) not from each other.
-const LAYERS: [(&str, usize); 11] = [
+const LAYERS: [(&str, usize); 12] = [
     ("cli", 0),
     ("app", 1),
     ("export", 2),
     ("train", 3),
     ("analysis", 4),
-    ("inference", 5),
-    ("imaging", 5),
-    ("weights", 6),
-    ("model", 7),
-    ("device", 8),
-    ("rng", 8),
+    ("provenance", 5),
+    ("inference", 6),
+    ("imaging", 6),
+    ("weights", 7),
+    ("model", 8),
+    ("device", 9),
+    ("rng", 9),
 ];
 
 /// Leaf modules allowed directly in `src/` (besides `lib.rs` and `main.rs`).

@@ -12,5 +12,6 @@ mod landmarks;
 mod model_card;
 mod model_store;
 mod parity;
+mod provenance;
 mod train;
 mod wgpu_parity;

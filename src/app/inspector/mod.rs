@@ -2,6 +2,7 @@
 //! flags, the analyst's bookmark, and the explanation [`views`], each with a card saying what
 //! it shows, what to look for and what to ignore. Also presentation mode's one screen.
 
+pub mod file_view;
 pub mod views;
 
 use std::collections::BTreeMap;
@@ -80,6 +81,7 @@ pub fn show(
     let explanation = |ui: &mut egui::Ui, view: &mut View| {
         views::show(
             ui,
+            &item.report,
             inspected.shown,
             inspected.scorer,
             inspected.drawing,
@@ -149,6 +151,12 @@ fn verdict_header(
         facts.push(format!("SHA-256 {}…", &sha[..16.min(sha.len())]));
     }
     ui.weak(facts.join(" · "));
+    if let Some(note) = report.verdict_note() {
+        ui.colored_label(
+            egui::Color32::from_rgb(230, 120, 40),
+            format!("File: {note}"),
+        );
+    }
     for flag in &report.flags {
         ui.colored_label(
             egui::Color32::from_rgb(230, 160, 20),

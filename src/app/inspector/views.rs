@@ -6,6 +6,7 @@ use std::sync::Arc;
 use eframe::egui;
 use egui_plot::{HLine, Heatmap, Line, Plot, PlotPoints, Points};
 
+use crate::analysis::ImageReport;
 use crate::analysis::explain::FaceExplanation;
 use crate::analysis::robustness::VARIANTS;
 use crate::app::action::Action;
@@ -58,6 +59,7 @@ pub fn card(view: View) -> [&'static str; 3] {
              inconclusive, because it says more about the file's history than about the face.",
             "Small moves that stay within one band.",
         ],
+        View::File => super::file_view::FILE_CARD,
     }
 }
 
@@ -78,6 +80,7 @@ fn show_card(ui: &mut egui::Ui, view: View) {
 /// explanation; `scorer` gives the band thresholds. Returns what the user asked for.
 pub fn show(
     ui: &mut egui::Ui,
+    report: &ImageReport,
     shown: Option<&Shown>,
     scorer: Option<&Scorer>,
     drawing: Drawing,
@@ -89,6 +92,14 @@ pub fn show(
         }
     });
     ui.separator();
+    if *view == View::File {
+        egui::ScrollArea::vertical().show(ui, |ui| {
+            super::file_view::show(ui, report);
+            ui.add_space(8.0);
+            show_card(ui, View::File);
+        });
+        return Vec::new();
+    }
     let Some(shown) = shown else {
         ui.label("No face selected (this image has none).");
         return Vec::new();
@@ -121,6 +132,7 @@ pub fn show(
                     None
                 }
                 View::Robustness => robustness(ui, explanation, scorer),
+                View::File => None,
             };
             ui.add_space(8.0);
             show_card(ui, view);

@@ -1,0 +1,132 @@
+//! The file's own testimony: what the file says about itself, read from its bytes — EXIF
+//! (camera, software, times, GPS, embedded thumbnail), XMP (creator tool, edit history, IPTC
+//! digital source type), the ICC profile's name, PNG text chunks, the JPEG encoder's
+//! quantisation tables and C2PA Content Credentials.
+//!
+//! These are facts read from the file, not a statistical verdict, and they are kept apart from
+//! the network's: a finding says what the file declares (or how its parts disagree), never that
+//! the face is authentic. Metadata is easy to strip or forge, so its absence proves nothing.
+//!
+//! Every parser runs on hostile input: each one is bounded in what it reads, and a parser that
+//! fails (or panics) leaves a one-line note in [`FileEvidence::notes`] instead of failing the file.
+
+mod content_credentials;
+mod encoder;
+mod exif;
+mod facts;
+mod findings;
+mod icc;
+mod png_text;
+mod thumbnail;
+mod xmp;
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use image::RgbImage;
+use serde::Serialize;
+
+pub use content_credentials::{ContentCredentials, CredentialAction};
+pub use encoder::EncoderSignature;
+pub use exif::{ExifFacts, Gps};
+pub use facts::Fact;
+pub use findings::FileFinding;
+pub use png_text::TextChunk;
+pub use thumbnail::ThumbnailCheck;
+pub use xmp::{HistoryEvent, XmpFacts};
+
+/// Everything the file says about itself.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FileEvidence {
+    /// EXIF facts (camera, software, times, GPS, orientation).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exif: Option<ExifFacts>,
+    /// XMP facts (creator tool, history, digital source type).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub xmp: Option<XmpFacts>,
+    /// The embedded ICC colour profile's description.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub icc_profile: Option<String>,
+    /// PNG text chunks (keyword and text), where generators often write their prompts.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub png_text: Vec<TextChunk>,
+    /// The EXIF thumbnail compared with the image.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub thumbnail: Option<ThumbnailCheck>,
+    /// The JPEG encoder's quantisation tables and what they match.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encoder: Option<EncoderSignature>,
+    /// C2PA Content Credentials, when the file carries a manifest.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content_credentials: Option<ContentCredentials>,
+    /// What follows from all of the above.
+    pub findings: Vec<FileFinding>,
+    /// Parts of the file that could not be read, one line each.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+/// What the File view says about itself: what this evidence can and cannot tell.
+pub const CARD: &str = "Facts read from the file's own metadata, not a statistical verdict. \
+A declared origin (C2PA, XMP, PNG text) is what the file says about itself; a valid C2PA \
+signature proves who signed the claim, not that the claim is true. Metadata is easily stripped \
+or rewritten: missing metadata proves nothing, and most platforms strip it on upload.";
+
+impl FileEvidence {
+    /// Reads the file's own evidence from its bytes. `format` is the container's name as
+    /// [`crate::imaging::evidence`] gives it; `image` is the decoded picture (orientation applied),
+    /// against which the EXIF thumbnail is compared.
+    pub fn read(bytes: &[u8], format: &str, image: &RgbImage) -> Self {
+        let mut out = Self::default();
+        let mut notes = Vec::new();
+        let exif = guarded("EXIF", &mut notes, || exif::read(bytes));
+        if let Some(exif) = exif {
+            if let Some(jpeg) = &exif.thumbnail_jpeg {
+                out.thumbnail = guarded("EXIF thumbnail", &mut notes, || {
+                    thumbnail::compare(jpeg, exif.facts.orientation, image)
+                });
+            }
+            out.exif = Some(exif.facts);
+        }
+        out.xmp = guarded("XMP", &mut notes, || xmp::read(bytes));
+        out.icc_profile = guarded("ICC profile", &mut notes, || icc::read(bytes, format));
+        if format == "PNG" {
+            out.png_text = guarded("PNG text", &mut notes, || png_text::read(bytes).map(Some))
+                .unwrap_or_default();
+        }
+        if format == "JPEG" {
+            out.encoder = guarded("JPEG tables", &mut notes, || Ok(encoder::read(bytes)));
+        }
+        out.content_credentials = guarded("C2PA", &mut notes, || {
+            Ok(content_credentials::read(bytes, format))
+        });
+        out.notes = notes;
+        out.findings = findings::derive(&out);
+        out
+    }
+
+    /// Whether the file declares that it was made or edited by a generative model.
+    pub fn declares_ai(&self) -> bool {
+        self.findings
+            .iter()
+            .any(|f| matches!(f, FileFinding::AiGeneratedDeclared { .. }))
+    }
+}
+
+/// Runs one parser; its error, or a panic, becomes a note instead of failing the file.
+fn guarded<T>(
+    part: &str,
+    notes: &mut Vec<String>,
+    parse: impl FnOnce() -> Result<Option<T>, String>,
+) -> Option<T> {
+    match catch_unwind(AssertUnwindSafe(parse)) {
+        Ok(Ok(value)) => value,
+        Ok(Err(message)) => {
+            notes.push(format!("{part}: {message}"));
+            None
+        }
+        Err(_) => {
+            notes.push(format!("{part}: the parser failed on malformed data"));
+            None
+        }
+    }
+}
