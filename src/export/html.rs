@@ -235,9 +235,9 @@ fn file_section(file: &crate::provenance::FileEvidence) -> String {
             escape(&printable(&fact.value))
         );
     }
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "</table><p><small>{}</small></p></details>\n",
+        "</table><p><small>{}</small></p></details>",
         escape(crate::provenance::CARD)
     );
     out

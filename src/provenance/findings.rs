@@ -164,15 +164,15 @@ pub(super) fn derive(e: &FileEvidence) -> Vec<FileFinding> {
             out.push(FileFinding::AiGeneratedDeclared { source });
         }
     };
-    if let Some(c) = &e.content_credentials {
-        if c.declares_ai() {
-            let signed = if c.is_valid() {
-                "signed"
-            } else {
-                "not validated"
-            };
-            ai(format!("C2PA, {signed}"), &mut out);
-        }
+    if let Some(c) = &e.content_credentials
+        && c.declares_ai()
+    {
+        let signed = if c.is_valid() {
+            "signed"
+        } else {
+            "not validated"
+        };
+        ai(format!("C2PA, {signed}"), &mut out);
     }
     if let Some(t) = e
         .xmp

@@ -24,9 +24,6 @@ pub fn show(ui: &mut egui::Ui, report: &ImageReport) {
         ui.label("The file could not be read.");
         return;
     };
-    if let Some(note) = report.verdict_note() {
-        ui.colored_label(egui::Color32::from_rgb(230, 120, 40), note);
-    }
     if file.findings.is_empty() {
         ui.label("No findings in the file's own metadata.");
     }
@@ -85,7 +82,9 @@ fn thumbnails(ui: &mut egui::Ui, report: &ImageReport, file: &FileEvidence) {
     };
     let thumb = texture("exif-thumbnail", &check.thumbnail);
     let scaled = texture("image-scaled", &check.image_scaled);
-    let size = egui::vec2(check.width as f32, check.height as f32) * 1.5;
+    // Two side by side in the panel, never larger than twice the thumbnail.
+    let fit = ((ui.available_width() - 16.0) / 2.0 / check.width as f32).clamp(0.25, 2.0);
+    let size = egui::vec2(check.width as f32, check.height as f32) * fit.min(1.0);
     ui.horizontal(|ui| {
         for (label, handle) in [("EXIF thumbnail", &thumb), ("the image, scaled", &scaled)] {
             ui.vertical(|ui| {
