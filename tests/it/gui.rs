@@ -371,3 +371,20 @@ fn the_model_card_and_presentation_mode_with_arrow_keys() {
     assert!(!harness.state().presenting);
     shows(&harness, "Queue");
 }
+
+#[test]
+fn the_file_view_shows_content_credentials_and_the_exif_thumbnail() {
+    let mut harness = app(AppState::default());
+    let signed =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/provenance/c2pa-signed.jpg");
+    drop_files(&mut harness, &[signed]);
+    scanned(&mut harness, 1);
+    harness.get_by_label("File").click();
+    harness.step();
+    harness.step();
+    shows(&harness, "c2pa_signed");
+    shows(&harness, "Adobe C2PA Stage");
+    shows(&harness, "EXIF thumbnail");
+    shows(&harness, "not checked: no trust list is bundled");
+    shows(&harness, "missing metadata proves nothing");
+}
