@@ -36,7 +36,7 @@ pub(crate) fn decode_one(
     path: &Path,
     options: &ScanOptions,
     finder: &mut FaceFinder,
-    input_side: u32,
+    min_face_side: u32,
 ) -> Result<DecodedImage, String> {
     let bytes = evidence::read_file(path, &options.limits).map_err(|e| e.to_string())?;
     let loaded = evidence::load_bytes(path, &bytes, &options.limits).map_err(|e| e.to_string())?;
@@ -61,12 +61,12 @@ pub(crate) fn decode_one(
     if let Some(side) = faces
         .iter()
         .map(|face| face.crop_box.width.min(face.crop_box.height))
-        .filter(|&side| side < input_side)
+        .filter(|&side| side < min_face_side)
         .min()
     {
         flags.push(Flag::SmallFace {
             side,
-            input: input_side,
+            input: min_face_side,
         });
     }
     if let Some(quality) = loaded.jpeg_quality

@@ -37,7 +37,7 @@ pub fn scan(
     let (job_tx, job_rx) = mpsc::sync_channel::<(usize, PathBuf, Option<String>)>(workers * 2);
     let (done_tx, done_rx) = mpsc::sync_channel::<Decoded>(workers + 2);
     let job_rx = Arc::new(Mutex::new(job_rx));
-    let input_side = scorer.input_side();
+    let min_face_side = scorer.min_face_side();
     std::thread::scope(|scope| {
         let cancel = options.cancel.clone();
         scope.spawn(move || {
@@ -64,7 +64,7 @@ pub fn scan(
                         Some(e) => Err(e),
                         // A decoder bug on one file must not take the batch down with it.
                         None => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                            decode_one(&path, options, &mut finder, input_side)
+                            decode_one(&path, options, &mut finder, min_face_side)
                         }))
                         .unwrap_or_else(|_| {
                             finder = FaceFinder::new(options.detector);

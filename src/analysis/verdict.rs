@@ -66,11 +66,12 @@ pub enum Flag {
         /// How many.
         count: usize,
     },
-    /// A face crop smaller than the model's input: it was upscaled.
+    /// A face crop smaller than the smallest size the model gives a verdict for (its
+    /// manifest's `min_face_side`, by default its input side).
     SmallFace {
         /// Crop side in pixels.
         side: u32,
-        /// Model input side.
+        /// The model's smallest face side for a verdict.
         input: u32,
     },
     /// A face's band changes when the image is re-compressed or rescaled.
@@ -88,7 +89,9 @@ impl Flag {
         match self {
             Self::NoFace => "no face found".into(),
             Self::ManyFaces { count } => format!("{count} faces (crowd)"),
-            Self::SmallFace { side, input } => format!("face {side} px < model input {input} px"),
+            Self::SmallFace { side, input } => {
+                format!("face {side} px < {input} px, the smallest this model judges")
+            }
             Self::HeavyCompression { quality } => {
                 format!("heavy JPEG compression (quality about {quality})")
             }

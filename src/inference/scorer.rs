@@ -140,6 +140,14 @@ impl Scorer {
         self.manifest.config.image_size as u32
     }
 
+    /// The smallest face side this model gives a verdict for (its manifest's `min_face_side`,
+    /// else its input side).
+    pub fn min_face_side(&self) -> u32 {
+        self.manifest
+            .min_face_side
+            .unwrap_or_else(|| self.input_side())
+    }
+
     /// P(manipulated) of many face crops, scored `batch` at a time.
     pub fn probabilities(&self, faces: &[RgbImage], batch: usize) -> Vec<f32> {
         faces

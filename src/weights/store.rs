@@ -72,6 +72,11 @@ pub struct ModelManifest {
     /// Verdict band thresholds.
     #[serde(default)]
     pub bands: BandThresholds,
+    /// The smallest face (longer side of the crop, in pixels) this model's verdicts are given
+    /// for: below it an image is inconclusive. Chosen from the model's figures by face size;
+    /// `None` means the network's input side.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_face_side: Option<u32>,
     /// Provenance of the weights.
     #[serde(default)]
     pub provenance: Provenance,
@@ -91,6 +96,7 @@ impl ModelManifest {
             weights_sha256: String::new(),
             trained,
             bands: BandThresholds::default(),
+            min_face_side: None,
             provenance: Provenance::default(),
             created_by: format!("mclcr {}", env!("CARGO_PKG_VERSION")),
         }

@@ -10,6 +10,7 @@ mod hostile_names;
 mod imagenet;
 mod landmarks;
 mod model_card;
+mod model_card_realworld;
 mod model_store;
 mod parity;
 mod provenance;

@@ -1,0 +1,94 @@
+//! The shipped model's card states its figures on realworld-dev (frames of published deepfakes
+//! and their real counterparts); this test reproduces them with the card's own command,
+//! `tools/eval_realworld.py`, and compares every row with `assets/models/*.realworld.json`.
+//!
+//! realworld-dev is never committed: it is read from `../shared/data/realworld-dev` beside the
+//! checkout (or `MCLCR_REALWORLD`). Without it the test is skipped with a message, unless
+//! `MCLCR_REQUIRE_REALWORLD=1`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn realworld() -> Option<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let data = std::env::var_os("MCLCR_REALWORLD")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("../shared/data/realworld-dev"));
+    if data.join("aaronespasa_dfd").is_dir() {
+        return Some(data);
+    }
+    if std::env::var_os("MCLCR_REQUIRE_REALWORLD").is_some_and(|v| v == "1") {
+        panic!("realworld-dev is missing at {}", data.display());
+    }
+    eprintln!(
+        "skipping the realworld-dev card test: no realworld-dev at {}",
+        data.display()
+    );
+    None
+}
+
+fn rows(table: &serde_json::Value) -> Vec<(String, &serde_json::Value)> {
+    table["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| {
+            (
+                format!(
+                    "{}/{}",
+                    r["set"].as_str().unwrap_or(""),
+                    r["method"].as_str().unwrap_or("")
+                ),
+                r,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_realworld_table_of_the_card_is_reproduced() {
+    let Some(data) = realworld() else {
+        return;
+    };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let stated: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("assets/models/mclcr-default.realworld.json"))
+            .expect("the card's figures"),
+    )
+    .expect("JSON");
+    let out = crate::common::tempdir();
+    let run = Command::new("python3")
+        .arg(root.join("tools/eval_realworld.py"))
+        .args(["--mclcr", env!("CARGO_BIN_EXE_mclcr"), "--device", "cpu"])
+        .arg("--data")
+        .arg(&data)
+        .arg("--out")
+        .arg(out.path())
+        .output()
+        .expect("python3 runs");
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let measured: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.path().join("realworld.json")).expect("table written"),
+    )
+    .expect("JSON");
+    assert_eq!(measured["model"], stated["model"]);
+    let measured_rows = rows(&measured);
+    let stated_rows = rows(&stated);
+    assert_eq!(measured_rows.len(), stated_rows.len());
+    for ((key, m), (stated_key, s)) in measured_rows.iter().zip(&stated_rows) {
+        assert_eq!(key, stated_key);
+        for count in ["real", "manipulated", "no_face"] {
+            assert_eq!(m[count], s[count], "{key} {count}");
+        }
+        for figure in ["auc", "video_auc", "caught", "flagged"] {
+            match (m[figure].as_f64(), s[figure].as_f64()) {
+                (Some(a), Some(b)) => assert!((a - b).abs() <= 0.01, "{key} {figure}: {a} vs {b}"),
+                (a, b) => assert_eq!(a.is_some(), b.is_some(), "{key} {figure}"),
+            }
+        }
+    }
+}
