@@ -1,7 +1,7 @@
 //! The file's evidence as labelled lines, in the order people read them: the one list that the
 //! app's File view and the HTML report both show.
 
-use super::FileEvidence;
+use super::evidence::FileEvidence;
 
 /// One labelled line.
 #[derive(Debug, Clone, PartialEq)]

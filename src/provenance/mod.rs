@@ -12,8 +12,10 @@
 
 mod content_credentials;
 mod encoder;
+mod evidence;
 mod exif;
 mod facts;
+mod finding;
 mod findings;
 mod icc;
 mod png_text;
@@ -23,53 +25,16 @@ mod xmp;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use image::RgbImage;
-use serde::Serialize;
 
 pub use content_credentials::{ContentCredentials, CredentialAction};
 pub use encoder::EncoderSignature;
+pub use evidence::{CARD, FileEvidence};
 pub use exif::{ExifFacts, Gps};
 pub use facts::Fact;
-pub use findings::FileFinding;
+pub use finding::FileFinding;
 pub use png_text::TextChunk;
 pub use thumbnail::ThumbnailCheck;
 pub use xmp::{HistoryEvent, XmpFacts};
-
-/// Everything the file says about itself.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct FileEvidence {
-    /// EXIF facts (camera, software, times, GPS, orientation).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub exif: Option<ExifFacts>,
-    /// XMP facts (creator tool, history, digital source type).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub xmp: Option<XmpFacts>,
-    /// The embedded ICC colour profile's description.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub icc_profile: Option<String>,
-    /// PNG text chunks (keyword and text), where generators often write their prompts.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub png_text: Vec<TextChunk>,
-    /// The EXIF thumbnail compared with the image.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub thumbnail: Option<ThumbnailCheck>,
-    /// The JPEG encoder's quantisation tables and what they match.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub encoder: Option<EncoderSignature>,
-    /// C2PA Content Credentials, when the file carries a manifest.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub content_credentials: Option<ContentCredentials>,
-    /// What follows from all of the above.
-    pub findings: Vec<FileFinding>,
-    /// Parts of the file that could not be read, one line each.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub notes: Vec<String>,
-}
-
-/// What the File view says about itself: what this evidence can and cannot tell.
-pub const CARD: &str = "Facts read from the file's own metadata, not a statistical verdict. \
-A declared origin (C2PA, XMP, PNG text) is what the file says about itself; a valid C2PA \
-signature proves who signed the claim, not that the claim is true. Metadata is easily stripped \
-or rewritten: missing metadata proves nothing, and most platforms strip it on upload.";
 
 impl FileEvidence {
     /// Reads the file's own evidence from its bytes. `format` is the container's name as
@@ -102,13 +67,6 @@ impl FileEvidence {
         out.notes = notes;
         out.findings = findings::derive(&out);
         out
-    }
-
-    /// Whether the file declares that it was made or edited by a generative model.
-    pub fn declares_ai(&self) -> bool {
-        self.findings
-            .iter()
-            .any(|f| matches!(f, FileFinding::AiGeneratedDeclared { .. }))
     }
 }
 
