@@ -4,6 +4,7 @@ mod analyze;
 mod architecture;
 mod cli;
 mod common;
+mod faults;
 mod gui;
 mod heatmap_shader;
 mod hostile_names;
