@@ -15,7 +15,7 @@ use super::frame_stats::FrameStats;
 use super::heatmap_shader;
 use super::jobs::Jobs;
 use super::queue;
-use super::state::{AppState, STATE_KEY};
+use super::state::{AppState, STATE_KEY, settings_path};
 use super::types::{ExplainKey, Item, ModelStatus, PickPurpose, Preview, ScanProgress, Shown};
 use crate::inference::scorer::Scorer;
 
@@ -83,9 +83,12 @@ impl MclcrApp {
 
     /// The app as eframe creates it: state restored from storage.
     pub fn from_creation_context(cc: &eframe::CreationContext<'_>) -> Self {
-        let state = cc
-            .storage
-            .and_then(|s| eframe::get_value::<AppState>(s, STATE_KEY))
+        let state = settings_path()
+            .and_then(|path| AppState::read(&path))
+            .or_else(|| {
+                cc.storage
+                    .and_then(|s| eframe::get_value::<AppState>(s, STATE_KEY))
+            })
             .unwrap_or_default();
         // Presentation mode's large type is not carried over from a run that ended in it.
         cc.egui_ctx.set_zoom_factor(1.0);

@@ -148,6 +148,11 @@ impl eframe::App for MclcrApp {
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         eframe::set_value(storage, STATE_KEY, &self.state);
+        if let Some(path) = state::settings_path()
+            && let Err(e) = self.state.write(&path)
+        {
+            self.status = format!("settings not saved: {e}");
+        }
     }
 }
 
