@@ -5,6 +5,7 @@ mod architecture;
 mod cli;
 mod common;
 mod faults;
+mod fuzz;
 mod gui;
 mod heatmap_shader;
 mod hostile_names;
