@@ -16,6 +16,7 @@ use super::heatmap_shader;
 use super::jobs::Jobs;
 use super::queue;
 use super::state::{AppState, STATE_KEY, settings_path};
+use super::thumbnails::Thumbnails;
 use super::types::{ExplainKey, Item, ModelStatus, PickPurpose, Preview, ScanProgress, Shown};
 use crate::inference::scorer::Scorer;
 
@@ -54,6 +55,8 @@ pub struct MclcrApp {
     pub gpu_heatmaps: bool,
     /// Explanations received so far (numbers [`Shown::content`]).
     pub(super) explanations: u64,
+    /// The queue's thumbnail textures (bounded: only rows drawn lately).
+    pub thumbnails: Thumbnails,
 }
 
 impl MclcrApp {
@@ -78,6 +81,7 @@ impl MclcrApp {
             preview: None,
             gpu_heatmaps: false,
             explanations: 0,
+            thumbnails: Thumbnails::default(),
         }
     }
 
@@ -117,6 +121,7 @@ impl MclcrApp {
             Action::CancelScan => self.cancel_scan(),
             Action::ClearQueue => {
                 self.items.clear();
+                self.thumbnails.clear();
                 self.selected = None;
                 self.shown = None;
             }

@@ -26,6 +26,7 @@ pub mod model_window;
 pub mod queue;
 pub mod state;
 pub mod textures;
+pub mod thumbnails;
 mod types;
 
 use std::path::PathBuf;
@@ -109,7 +110,13 @@ impl MclcrApp {
             .resizable(true)
             .default_size(300.0)
             .show(ui, |ui| {
-                queue::show(ui, &queued, &mut self.state.filter, &mut self.state.sort)
+                queue::show(
+                    ui,
+                    &queued,
+                    &mut self.state.filter,
+                    &mut self.state.sort,
+                    &mut self.thumbnails,
+                )
             });
         actions.extend(queue.inner);
         if self.state.show_training {
