@@ -308,7 +308,7 @@ fn a_short_fuzz_run_panics_nowhere() {
 }
 
 #[test]
-#[ignore = "long: MCLCR_FUZZ_INPUTS (1,000,000) inputs, about half an hour"]
+#[ignore = "long: MCLCR_FUZZ_INPUTS (1,000,000) inputs, about 40 min of one core"]
 fn long_fuzz_run() {
     let inputs = env_u64("MCLCR_FUZZ_INPUTS", 1_000_000);
     let seed = env_u64("MCLCR_FUZZ_SEED", 15);
