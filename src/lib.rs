@@ -20,10 +20,11 @@
 //! | [`inference`], [`imaging`] | running the network on crops; files, faces and pixels |
 //! | [`weights`] | assets, model files, pretrained weights |
 //! | [`model`] | the network as Burn modules |
-//! | [`device`], [`rng`] | where tensors live; reproducible randomness |
+//! | [`device`], [`rng`], [`atomic_file`] | where tensors live; reproducible randomness; files written whole or not at all |
 
 pub mod analysis;
 pub mod app;
+pub mod atomic_file;
 pub mod cli;
 pub mod device;
 pub mod export;

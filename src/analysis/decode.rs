@@ -20,19 +20,31 @@ pub(crate) struct Decoded {
 }
 
 /// What a worker learnt from one file.
-pub(crate) struct DecodedImage {
+pub struct DecodedImage {
+    /// SHA-256 of the file's bytes.
     pub sha256: String,
+    /// The container format.
     pub format: &'static str,
+    /// Width in pixels, orientation applied.
     pub width: u32,
+    /// Height in pixels, orientation applied.
     pub height: u32,
+    /// Estimated JPEG quality, JPEG only.
     pub jpeg_quality: Option<u8>,
+    /// The faces found, most confident first, with their crops.
     pub faces: Vec<FoundFace>,
+    /// Flags that follow from the file alone.
     pub flags: Vec<Flag>,
+    /// The thumbnail, when the options ask for one.
     pub thumbnail: Option<RgbImage>,
     pub file: FileEvidence,
 }
 
-pub(crate) fn decode_one(
+/// Everything a dropped file goes through before the network: the read within the limits,
+/// decoding, EXIF orientation, the JPEG quality estimate, face detection, the crops, the file's
+/// flags and the thumbnail. Every failure is a one-line message; no input makes it panic (the
+/// fuzz test in `tests/it/fuzz` holds it to that).
+pub fn decode_one(
     path: &Path,
     options: &ScanOptions,
     finder: &mut FaceFinder,

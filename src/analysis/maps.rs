@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use super::decode::DecodedImage;
+use crate::atomic_file;
 use crate::imaging::heatmap;
 use crate::inference::scorer::FaceScore;
 
@@ -67,9 +68,14 @@ pub(crate) fn write_maps(
             let mut written = Vec::new();
             for (name, picture) in views {
                 let file = dir.join(format!("{prefix}-face{}-{name}.png", k + 1));
-                match picture.save(&file) {
+                let saved = atomic_file::write_with(&file, |out| {
+                    picture
+                        .write_to(out, image::ImageFormat::Png)
+                        .map_err(std::io::Error::other)
+                });
+                match saved {
                     Ok(()) => written.push(file),
-                    Err(e) => eprintln!("mclcr: cannot write {}: {e}", file.display()),
+                    Err(e) => eprintln!("mclcr: {e}"),
                 }
             }
             written

@@ -36,14 +36,7 @@ impl MclcrApp {
             }
             JobEvent::Report { scan, report } if scan == self.scan.id => {
                 self.scan.done += 1;
-                let thumbnail = report
-                    .thumbnail
-                    .as_ref()
-                    .map(|t| textures::upload(ctx, "thumbnail", t));
-                self.items.push(Item {
-                    report: *report,
-                    thumbnail,
-                });
+                self.items.push(Item { report: *report });
                 if self.selected.is_none() {
                     let last = self.items.len() - 1;
                     self.select(last, 0);

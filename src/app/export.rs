@@ -12,6 +12,7 @@ use std::sync::Arc;
 use super::types::{PickPurpose, Shown};
 use crate::analysis::ImageReport;
 use crate::analysis::explain::FaceExplanation;
+use crate::atomic_file::{self, WriteError};
 use crate::export::html::{self, Bookmark, ReportItem};
 use crate::export::records::{Format, ReportWriter, RunInfo, Summary};
 use crate::imaging::heatmap;
@@ -26,14 +27,9 @@ pub enum ExportError {
     /// Not an export format.
     #[error("not an export")]
     NotAnExport,
-    /// Writing failed.
-    #[error("{path}: {error}")]
-    Io {
-        /// The file.
-        path: String,
-        /// The error.
-        error: std::io::Error,
-    },
+    /// Writing failed; the file that was there is unchanged.
+    #[error(transparent)]
+    Write(#[from] WriteError),
 }
 
 /// Everything an export writes, copied out of the app.
@@ -91,15 +87,10 @@ pub fn snapshot<'a>(
 }
 
 impl ExportSnapshot {
-    /// Writes the export to `path` (through a temporary file, renamed when complete).
+    /// Writes the export to `path`, atomically ([`atomic_file`]): a failed export leaves the
+    /// file that was there.
     pub fn write(&self, path: &Path) -> Result<(), ExportError> {
-        let io = |error| ExportError::Io {
-            path: path.display().to_string(),
-            error,
-        };
-        let tmp = path.with_extension("part");
-        let mut file = std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(io)?);
-        match self.format {
+        atomic_file::write_with(path, |file| match self.format {
             PickPurpose::ExportHtml => {
                 let items: Vec<ReportItem<'_>> = self
                     .reports
@@ -112,7 +103,7 @@ impl ExportSnapshot {
                     })
                     .collect();
                 let html = html::html(&items, &self.info, &self.model_sha256, &html::utc_now());
-                file.write_all(html.as_bytes()).map_err(io)?;
+                file.write_all(html.as_bytes())
             }
             _ => {
                 let format = if self.format == PickPurpose::ExportJson {
@@ -120,18 +111,16 @@ impl ExportSnapshot {
                 } else {
                     Format::Csv
                 };
-                let mut writer = ReportWriter::new(&mut file, format, self.info.clone());
+                let mut writer = ReportWriter::new(file, format, self.info.clone());
                 let mut summary = Summary::default();
                 for (report, _) in &self.reports {
                     summary.add(report);
-                    writer.write(report).map_err(io)?;
+                    writer.write(report)?;
                 }
-                writer.finish(&summary).map_err(io)?;
+                writer.finish(&summary)
             }
-        }
-        file.flush().map_err(io)?;
-        drop(file);
-        std::fs::rename(&tmp, path).map_err(io)
+        })?;
+        Ok(())
     }
 
     /// The explanation pictures of `report`'s face, when it is the one the inspector shows.

@@ -15,7 +15,8 @@ use super::frame_stats::FrameStats;
 use super::heatmap_shader;
 use super::jobs::Jobs;
 use super::queue;
-use super::state::{AppState, STATE_KEY};
+use super::state::{AppState, STATE_KEY, settings_path};
+use super::thumbnails::Thumbnails;
 use super::types::{ExplainKey, Item, ModelStatus, PickPurpose, Preview, ScanProgress, Shown};
 use crate::inference::scorer::Scorer;
 
@@ -54,6 +55,8 @@ pub struct MclcrApp {
     pub gpu_heatmaps: bool,
     /// Explanations received so far (numbers [`Shown::content`]).
     pub(super) explanations: u64,
+    /// The queue's thumbnail textures (bounded: only rows drawn lately).
+    pub thumbnails: Thumbnails,
 }
 
 impl MclcrApp {
@@ -78,14 +81,18 @@ impl MclcrApp {
             preview: None,
             gpu_heatmaps: false,
             explanations: 0,
+            thumbnails: Thumbnails::default(),
         }
     }
 
     /// The app as eframe creates it: state restored from storage.
     pub fn from_creation_context(cc: &eframe::CreationContext<'_>) -> Self {
-        let state = cc
-            .storage
-            .and_then(|s| eframe::get_value::<AppState>(s, STATE_KEY))
+        let state = settings_path()
+            .and_then(|path| AppState::read(&path))
+            .or_else(|| {
+                cc.storage
+                    .and_then(|s| eframe::get_value::<AppState>(s, STATE_KEY))
+            })
             .unwrap_or_default();
         // Presentation mode's large type is not carried over from a run that ended in it.
         cc.egui_ctx.set_zoom_factor(1.0);
@@ -114,6 +121,7 @@ impl MclcrApp {
             Action::CancelScan => self.cancel_scan(),
             Action::ClearQueue => {
                 self.items.clear();
+                self.thumbnails.clear();
                 self.selected = None;
                 self.shown = None;
             }

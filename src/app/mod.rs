@@ -26,6 +26,7 @@ pub mod model_window;
 pub mod queue;
 pub mod state;
 pub mod textures;
+pub mod thumbnails;
 mod types;
 
 use std::path::PathBuf;
@@ -109,7 +110,13 @@ impl MclcrApp {
             .resizable(true)
             .default_size(300.0)
             .show(ui, |ui| {
-                queue::show(ui, &queued, &mut self.state.filter, &mut self.state.sort)
+                queue::show(
+                    ui,
+                    &queued,
+                    &mut self.state.filter,
+                    &mut self.state.sort,
+                    &mut self.thumbnails,
+                )
             });
         actions.extend(queue.inner);
         if self.state.show_training {
@@ -148,6 +155,11 @@ impl eframe::App for MclcrApp {
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         eframe::set_value(storage, STATE_KEY, &self.state);
+        if let Some(path) = state::settings_path()
+            && let Err(e) = self.state.write(&path)
+        {
+            self.status = format!("settings not saved: {e}");
+        }
     }
 }
 

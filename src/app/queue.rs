@@ -7,6 +7,7 @@ use eframe::egui;
 
 use super::action::Action;
 use super::state::{QueueFilter, SortOrder};
+use super::thumbnails::Thumbnails;
 use super::types::{Item, ScanProgress};
 use crate::analysis::verdict::Band;
 use crate::export::html::Bookmark;
@@ -80,12 +81,14 @@ pub fn visible(
     out
 }
 
-/// Draws the queue panel; `filter` and `sort` are its own settings. Returns the face clicked.
+/// Draws the queue panel; `filter` and `sort` are its own settings, `thumbnails` the textures of
+/// the rows drawn lately. Returns the face clicked.
 pub fn show(
     ui: &mut egui::Ui,
     queued: &Queued<'_>,
     filter: &mut QueueFilter,
     sort: &mut SortOrder,
+    thumbnails: &mut Thumbnails,
 ) -> Option<Action> {
     let Queued {
         items,
@@ -142,7 +145,7 @@ pub fn show(
                         ui.set_min_height(row_height - 12.0);
                         ui.set_width(ui.available_width());
                         ui.horizontal(|ui| {
-                            match &item.thumbnail {
+                            match thumbnails.get(ui.ctx(), index, report.thumbnail.as_ref()) {
                                 Some(t) => {
                                     let size = t.size_vec2();
                                     let scale = 56.0 / size.x.max(size.y).max(1.0);
@@ -208,5 +211,6 @@ pub fn show(
                 }
             }
         });
+    thumbnails.end_frame();
     clicked.map(|(item, face)| Action::Select { item, face })
 }

@@ -2,15 +2,24 @@
 //! state never stops the app from starting). Runtime handles live elsewhere.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::atomic_file::{self, WriteError};
 use crate::device::DeviceChoice;
 use crate::export::html::Bookmark;
 
-/// Key under which eframe stores [`AppState`].
+/// Key under which eframe stores [`AppState`] (read when `settings.json` is missing, from
+/// versions that kept the settings there only).
 pub const STATE_KEY: &str = "mclcr-state";
+
+/// The app's own settings file, `settings.json` in the app's data folder (beside eframe's
+/// `app.ron`). mclcr writes it atomically; eframe's file is rewritten in place, and a kill
+/// half-way through would lose the settings it held.
+pub fn settings_path() -> Option<PathBuf> {
+    eframe::storage_dir("mclcr").map(|dir| dir.join("settings.json"))
+}
 
 /// The fine-tuning network choice that fine-tunes the active model (its configuration and
 /// weights) rather than starting a named network from the ImageNet backbone.
@@ -198,9 +207,58 @@ impl Default for AppState {
     }
 }
 
+impl AppState {
+    /// The settings in `path`; `None` when the file is missing or not readable as settings.
+    pub fn read(path: &Path) -> Option<Self> {
+        serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()
+    }
+
+    /// Writes the settings to `path` atomically (its folder is created when missing).
+    pub fn write(&self, path: &Path) -> Result<(), WriteError> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|error| WriteError {
+                path: path.to_path_buf(),
+                step: "creating its folder",
+                error,
+            })?;
+        }
+        let json = serde_json::to_string_pretty(self).map_err(|e| WriteError {
+            path: path.to_path_buf(),
+            step: "serialising the settings",
+            error: std::io::Error::other(e),
+        })?;
+        atomic_file::write(path, json)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn settings_round_trip_and_a_failed_write_keeps_the_old_file() {
+        let dir = std::env::temp_dir().join(format!("mclcr-settings-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let path = dir.join("nested/settings.json");
+        let mut state = AppState {
+            opacity: 0.25,
+            ..AppState::default()
+        };
+        state.write(&path).unwrap();
+        assert_eq!(AppState::read(&path), Some(state.clone()));
+        // A folder where the file should go: the write fails, clearly, and nothing changes.
+        let blocked = dir.join("blocked");
+        std::fs::create_dir_all(blocked.join("settings.json/inside")).unwrap();
+        state.opacity = 0.9;
+        let err = state.write(&blocked.join("settings.json")).unwrap_err();
+        assert!(err.to_string().contains("settings.json"), "{err}");
+        assert!(blocked.join("settings.json/inside").is_dir());
+        // Below a regular file: no folder can be made there, even as root.
+        let err = state.write(&path.join("settings.json")).unwrap_err();
+        assert_eq!(err.step, "creating its folder");
+        assert_eq!(AppState::read(&path).map(|s| s.opacity), Some(0.25));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn old_or_partial_state_still_loads() {

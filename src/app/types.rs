@@ -50,10 +50,8 @@ pub struct ExplainKey {
 
 /// One analysed image in the queue.
 pub struct Item {
-    /// The analysis result.
+    /// The analysis result (its thumbnail's texture is in [`super::thumbnails::Thumbnails`]).
     pub report: ImageReport,
-    /// Its thumbnail, uploaded to the GPU.
-    pub thumbnail: Option<egui::TextureHandle>,
 }
 
 /// The model as the app knows it.

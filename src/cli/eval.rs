@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 
+use crate::atomic_file;
 use crate::device::DeviceChoice;
 use crate::export::escape::csv_field;
 use crate::export::escape::printable;
@@ -180,10 +181,12 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
         for p in &m.roc {
             csv.push_str(&format!("{},{},{}\n", p.threshold, p.fpr, p.tpr));
         }
-        std::fs::write(out.join("roc.csv"), csv).context("writing roc.csv")?;
-        crate::export::roc_plot::plot(&m.roc, m.auc)
-            .save(out.join("roc.png"))
-            .context("writing roc.png")?;
+        atomic_file::write(&out.join("roc.csv"), csv)?;
+        let plot = crate::export::roc_plot::plot(&m.roc, m.auc);
+        atomic_file::write_with(&out.join("roc.png"), |file| {
+            plot.write_to(file, image::ImageFormat::Png)
+                .map_err(std::io::Error::other)
+        })?;
         let summary = serde_json::json!({
             "model": scorer.model_id(),
             "real_faces": m.negatives,
@@ -216,12 +219,11 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
                 face.score
             ));
         }
-        std::fs::write(out.join("scores.csv"), scores).context("writing scores.csv")?;
-        std::fs::write(
-            out.join("metrics.json"),
+        atomic_file::write(&out.join("scores.csv"), scores)?;
+        atomic_file::write(
+            &out.join("metrics.json"),
             serde_json::to_string_pretty(&summary)?,
-        )
-        .context("writing metrics.json")?;
+        )?;
         println!(
             "ROC, metrics and per-face scores written to {}",
             out.display()

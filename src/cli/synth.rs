@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
+use crate::atomic_file;
 use crate::export::escape::printable;
 use crate::rng::Rng;
 use crate::train::dataset::{CropReader, DataOptions, FaceCrop};
@@ -32,6 +33,16 @@ pub struct SynthArgs {
     /// Treat every image as one face crop (skip face detection).
     #[arg(long)]
     pub whole_image: bool,
+}
+
+/// Writes a PNG atomically: a failure leaves no half-written picture.
+fn save_png(path: &std::path::Path, picture: &image::DynamicImage) -> anyhow::Result<()> {
+    atomic_file::write_with(path, |file| {
+        picture
+            .write_to(file, image::ImageFormat::Png)
+            .map_err(std::io::Error::other)
+    })?;
+    Ok(())
 }
 
 /// Runs the command; exit code 1 when some inputs could not be used.
@@ -82,11 +93,10 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<ExitCode> {
                     args.out
                         .join(format!("{stem}-face{}-{n}-{part}.png", k + 1))
                 };
-                pair.real.save(name("real")).context("writing a pair")?;
-                pair.fake.save(name("fake")).context("writing a pair")?;
-                pair.mask_image()
-                    .save(name("mask"))
-                    .context("writing a pair")?;
+                let mask = image::DynamicImage::ImageLuma8(pair.mask_image());
+                save_png(&name("real"), &image::DynamicImage::ImageRgb8(pair.real))?;
+                save_png(&name("fake"), &image::DynamicImage::ImageRgb8(pair.fake))?;
+                save_png(&name("mask"), &mask)?;
                 written += 1;
             }
         }

@@ -8,6 +8,7 @@ use burn::tensor::activation::relu;
 use super::backbone::{Backbone, BackboneConfig};
 use super::efficientnet::{EfficientNetLiteConfig, global_average_pool};
 use super::frequency::{FrequencyStream, FrequencyStreamConfig};
+use super::size;
 use super::style::{StyleBlock, StyleBlockConfig};
 
 /// Configuration of the whole network. Every design choice the paper leaves open is a field
@@ -115,6 +116,34 @@ impl MclcrConfig {
         }
         if !(0.0..1.0).contains(&self.dropout) {
             return Err(format!("dropout {} must be in [0, 1)", self.dropout));
+        }
+        size::check_backbone(&self.backbone)?;
+        size::check_frequency(&self.frequency)?;
+        size::within("image_size", self.image_size, 32..=2048)?;
+        for (what, value) in [
+            ("gram_channels", self.gram_channels),
+            ("style_dim", self.style_dim),
+            ("projection_hidden", self.projection_hidden),
+            ("projection_dim", self.projection_dim),
+        ] {
+            size::within(what, value, 1..=size::MAX_WIDTH)?;
+        }
+        let bound = size::parameter_bound(
+            &self.backbone,
+            &self.frequency,
+            [
+                self.gram_channels,
+                self.style_dim,
+                self.projection_hidden,
+                self.projection_dim,
+                self.feature_dim(),
+            ],
+        );
+        if bound > size::MAX_PARAMETERS {
+            return Err(format!(
+                "the configuration asks for up to {bound} weights, over the limit of {}",
+                size::MAX_PARAMETERS
+            ));
         }
         Ok(())
     }

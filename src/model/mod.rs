@@ -22,6 +22,7 @@ pub mod landmark68;
 pub mod loss;
 pub mod mclcr;
 pub mod mixer;
+pub mod size;
 pub mod style;
 pub mod xception;
 

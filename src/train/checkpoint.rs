@@ -1,10 +1,12 @@
 //! A run's files: checkpoint manifests, the resume files (weights with parameter ids, Adam's
-//! moments) and `state.json`, each written atomically (a temporary file, then a rename).
+//! moments) and `state.json`, each written atomically ([`crate::atomic_file`]: a temporary
+//! file, `fsync`, then a rename).
 
 use std::path::Path;
 
 use burn::store::{BurnpackStore, ModuleSnapshot};
 
+use crate::atomic_file::{self, Staged};
 use crate::model::MclcrConfig;
 use crate::train::events::{TrainError, TrainState};
 use crate::train::step::Trainer;
@@ -38,19 +40,19 @@ pub(crate) fn save_resume_files(
         path: path.to_path_buf(),
         message,
     };
-    let tmp_model = model_path.with_extension("bpk.tmp");
-    let mut store = BurnpackStore::from_file(&tmp_model)
+    let staged_model = Staged::new(model_path);
+    let mut store = BurnpackStore::from_file(staged_model.path())
         .auto_extension(false)
         .overwrite(true);
     model
         .save_into(&mut store)
-        .map_err(|e| failed(&tmp_model, e.to_string()))?;
-    let tmp_optim = optim_path.with_extension("bpk.tmp");
+        .map_err(|e| failed(model_path, e.to_string()))?;
+    let staged_optim = Staged::new(optim_path);
     trainer
-        .save_optimizer(&tmp_optim)
-        .map_err(|message| failed(&tmp_optim, message))?;
-    std::fs::rename(&tmp_model, model_path).map_err(|e| ModelFileError::io(model_path, e))?;
-    std::fs::rename(&tmp_optim, optim_path).map_err(|e| ModelFileError::io(optim_path, e))?;
+        .save_optimizer(staged_optim.path())
+        .map_err(|message| failed(optim_path, message))?;
+    staged_model.commit().map_err(ModelFileError::from)?;
+    staged_optim.commit().map_err(ModelFileError::from)?;
     Ok(())
 }
 
@@ -69,8 +71,6 @@ pub(crate) fn write_state(path: &Path, state: &TrainState) -> Result<(), TrainEr
         path: path.to_path_buf(),
         message: e.to_string(),
     })?;
-    let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, json).map_err(|e| ModelFileError::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| ModelFileError::io(path, e))?;
+    atomic_file::write(path, json).map_err(ModelFileError::from)?;
     Ok(())
 }

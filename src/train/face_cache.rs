@@ -6,10 +6,9 @@
 //! One small JSON file per image under the cache folder: `$MCLCR_CACHE/faces`, else
 //! `$XDG_CACHE_HOME/mclcr/faces`, else `~/.cache/mclcr/faces`. An entry that cannot be read is
 //! recomputed; a write that fails only costs the next run its time. Entries are written
-//! atomically (a temporary file, then a rename), so a killed run leaves no torn entry.
+//! atomically ([`crate::atomic_file`]), so a killed run leaves no torn entry.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -84,11 +83,7 @@ impl FaceCache {
             std::fs::create_dir_all(dir)?;
         }
         let json = serde_json::to_string(faces).map_err(std::io::Error::other)?;
-        static WRITES: AtomicUsize = AtomicUsize::new(0);
-        let unique = WRITES.fetch_add(1, Ordering::Relaxed);
-        let tmp = path.with_extension(format!("tmp{}-{unique}", std::process::id()));
-        std::fs::write(&tmp, json)?;
-        std::fs::rename(&tmp, &path)
+        Ok(crate::atomic_file::write(&path, json)?)
     }
 }
 

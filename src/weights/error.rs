@@ -15,6 +15,9 @@ pub enum ModelFileError {
         /// The operating system's error.
         error: std::io::Error,
     },
+    /// The file could not be written; the old one, if any, is unchanged.
+    #[error(transparent)]
+    Write(#[from] crate::atomic_file::WriteError),
     /// The file's checksum is not the one recorded for it.
     #[error(
         "{path}: SHA-256 is {actual}, expected {expected} (the file is damaged or not the one recorded)"

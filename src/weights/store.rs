@@ -1,8 +1,8 @@
 //! Whole MC-LCR models on disk: a safetensors weights file plus a JSON manifest holding the
 //! configuration, the weights' SHA-256, their provenance and the verdict band thresholds.
 //!
-//! `model.json` names `model.safetensors` beside it. Both are written atomically (temporary
-//! file, then rename), and loading checks the checksum before a single tensor is read.
+//! `model.json` names `model.safetensors` beside it. Both are written atomically
+//! ([`crate::atomic_file`]: temporary file, `fsync`, rename), and loading checks the checksum before a single tensor is read.
 
 use std::path::{Path, PathBuf};
 
@@ -14,6 +14,7 @@ use burn::tensor::DType;
 use serde::{Deserialize, Serialize};
 
 use super::error::ModelFileError;
+use crate::atomic_file::{self, Staged, WriteError};
 use crate::model::{Mclcr, MclcrConfig};
 use crate::weights::assets;
 
@@ -140,7 +141,8 @@ pub fn save_model_as(
     precision: WeightPrecision,
 ) -> Result<ModelManifest, ModelFileError> {
     let weights_path = manifest_path.with_extension("safetensors");
-    let tmp_weights = temporary(&weights_path);
+    let staged = Staged::new(&weights_path);
+    let tmp_weights = staged.path().to_path_buf();
     // One metadata entry only: burn's defaults sit in a hash map whose order changes from run
     // to run, and the same weights should give the same bytes (and checksum).
     let mut store = SafetensorsStore::from_file(&tmp_weights)
@@ -150,16 +152,14 @@ pub fn save_model_as(
     if precision == WeightPrecision::F16 {
         store = store.with_to_adapter(FloatCastAdapter::to(DType::F16));
     }
-    model
-        .save_into(&mut store)
-        .map_err(|e| ModelFileError::Format {
-            path: tmp_weights.clone(),
-            message: e.to_string(),
-        })?;
+    model.save_into(&mut store).map_err(|e| WriteError {
+        path: weights_path.clone(),
+        step: "writing the weights",
+        error: std::io::Error::other(e.to_string()),
+    })?;
     manifest.weights_sha256 =
-        assets::sha256_file(&tmp_weights).map_err(|e| ModelFileError::io(&tmp_weights, e))?;
-    std::fs::rename(&tmp_weights, &weights_path)
-        .map_err(|e| ModelFileError::io(&weights_path, e))?;
+        assets::sha256_file(&tmp_weights).map_err(|e| ModelFileError::io(&weights_path, e))?;
+    staged.commit()?;
     manifest.weights = weights_path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -169,10 +169,7 @@ pub fn save_model_as(
         path: manifest_path.to_path_buf(),
         message: e.to_string(),
     })?;
-    let tmp_manifest = temporary(manifest_path);
-    std::fs::write(&tmp_manifest, json).map_err(|e| ModelFileError::io(&tmp_manifest, e))?;
-    std::fs::rename(&tmp_manifest, manifest_path)
-        .map_err(|e| ModelFileError::io(manifest_path, e))?;
+    atomic_file::write(manifest_path, json)?;
     Ok(manifest)
 }
 
@@ -278,10 +275,4 @@ fn summarise(items: impl Iterator<Item = String>) -> String {
     } else {
         shown
     }
-}
-
-fn temporary(path: &Path) -> PathBuf {
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(format!(".tmp{}", std::process::id()));
-    path.with_file_name(name)
 }

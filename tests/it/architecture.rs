@@ -3,7 +3,7 @@
 //! - each folder of `src/` is a layer, and a file imports only from its own layer or the layers
 //!   below it (`crate::…` and `super::…` paths in code, tests and comments left out);
 //! - no import circle between files;
-//! - `src/` holds only `lib.rs`, `main.rs`, the layer folders and at most two leaf modules;
+//! - `src/` holds only `lib.rs`, `main.rs`, the layer folders and at most three leaf modules;
 //! - no source file over 500 lines.
 //!
 //! `cargo test --release --test it architecture` runs these checks.
@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 /// The layers from top to bottom; a layer may import from any layer with a larger index, and
 /// layers with the same index (siblings) not from each other.
-const LAYERS: [(&str, usize); 12] = [
+const LAYERS: [(&str, usize); 13] = [
     ("cli", 0),
     ("app", 1),
     ("export", 2),
@@ -26,10 +26,11 @@ const LAYERS: [(&str, usize); 12] = [
     ("model", 8),
     ("device", 9),
     ("rng", 9),
+    ("atomic_file", 9),
 ];
 
 /// Leaf modules allowed directly in `src/` (besides `lib.rs` and `main.rs`).
-const TOP_LEVEL_LEAVES: [&str; 2] = ["device.rs", "rng.rs"];
+const TOP_LEVEL_LEAVES: [&str; 3] = ["device.rs", "rng.rs", "atomic_file.rs"];
 
 const MAX_LINES: usize = 500;
 

@@ -93,7 +93,8 @@ fn a_dropped_sample_shows_a_verdict_and_the_inspector_its_views() {
     scanned(&mut harness, 1);
     let item = &harness.state().items[0];
     assert_eq!(item.report.faces.len(), 1, "{:?}", item.report);
-    assert!(item.thumbnail.is_some());
+    assert!(item.report.thumbnail.is_some());
+    assert!(!harness.state().thumbnails.is_empty());
     // The shipped model gives a verdict; a real portrait is never a false alarm.
     let band = harness.state().items[0].report.verdict;
     assert!(
@@ -387,4 +388,70 @@ fn the_file_view_shows_content_credentials_and_the_exif_thumbnail() {
     shows(&harness, "EXIF thumbnail");
     shows(&harness, "not checked: no trust list is bundled");
     shows(&harness, "missing metadata proves nothing");
+}
+
+fn resident_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .unwrap_or(0.0)
+        / 1024.0
+}
+
+/// The queue with 10,000 images, scrolled through: frames stay quick and the thumbnail
+/// textures held stay bounded (only rows drawn lately keep theirs).
+#[test]
+fn ten_thousand_queued_images_scroll_with_bounded_thumbnail_textures() {
+    use eframe::egui;
+    use mclcr::analysis::ImageReport;
+    use mclcr::app::Item;
+    use mclcr::app::thumbnails::CAPACITY;
+    let mut harness = app(AppState::default());
+    harness.step();
+    let before = resident_mib();
+    for i in 0..10_000u32 {
+        let mut report = ImageReport::failed(
+            i as usize,
+            PathBuf::from(format!("img{i:05}.jpg")),
+            "test".into(),
+        );
+        report.error = None;
+        report.thumbnail = Some(image::RgbImage::from_pixel(
+            96,
+            72,
+            image::Rgb([(i % 251) as u8, (i / 251) as u8, 90]),
+        ));
+        harness.state_mut().items.push(Item { report });
+    }
+    let mut frames = Vec::new();
+    for _ in 0..400 {
+        harness.hover_at(egui::pos2(150.0, 500.0));
+        harness.event(egui::Event::MouseWheel {
+            unit: egui::MouseWheelUnit::Page,
+            delta: egui::vec2(0.0, -1.0),
+            phase: egui::TouchPhase::Move,
+            source: egui::MouseWheelSource::Unknown,
+            modifiers: egui::Modifiers::NONE,
+        });
+        let t = Instant::now();
+        harness.step();
+        frames.push(t.elapsed().as_secs_f64() * 1e3);
+        assert!(harness.state().thumbnails.len() <= CAPACITY);
+    }
+    frames.sort_by(f64::total_cmp);
+    let allocated = harness.ctx.tex_manager().read().num_allocated();
+    eprintln!(
+        "10,000 queued images: +{:.0} MiB resident, frames median {:.1} ms, max {:.1} ms, \
+         {} thumbnail textures held, {allocated} textures allocated",
+        resident_mib() - before,
+        frames[frames.len() / 2],
+        frames[frames.len() - 1],
+        harness.state().thumbnails.len(),
+    );
+    assert!(allocated <= CAPACITY + 64, "{allocated} textures allocated");
+    assert!(frames[frames.len() / 2] < 200.0, "median frame {frames:?}");
 }

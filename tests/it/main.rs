@@ -4,6 +4,8 @@ mod analyze;
 mod architecture;
 mod cli;
 mod common;
+mod faults;
+mod fuzz;
 mod gui;
 mod heatmap_shader;
 mod hostile_names;
