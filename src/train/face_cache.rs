@@ -116,6 +116,7 @@ mod tests {
                     height: 44,
                 },
                 confidence: 7.5,
+                detector: Default::default(),
             }),
             crop_box: FaceBox {
                 x: 0,
