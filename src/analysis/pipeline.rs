@@ -209,6 +209,7 @@ fn build_report(index: usize, path: PathBuf, image: DecodedImage) -> ImageReport
         .map(|face| FaceReport {
             bbox: face.detected.map(|f| f.bbox),
             detector_confidence: face.detected.map(|f| f.confidence),
+            detector: face.detected.map(|f| f.detector),
             crop: face.crop_box,
             score: f32::NAN,
             band: Band::NotApplicable,

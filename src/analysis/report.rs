@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::robustness::{VariantScore, band_flips};
 use super::verdict::{Band, Flag, image_band};
-use crate::imaging::faces::FaceBox;
+use crate::imaging::faces::{Detector, FaceBox};
 use crate::provenance::{FileEvidence, FileFinding};
 use crate::weights::store::BandThresholds;
 
@@ -16,8 +16,11 @@ use crate::weights::store::BandThresholds;
 pub struct FaceReport {
     /// The detector's box (`None` with `--whole-image`).
     pub bbox: Option<FaceBox>,
-    /// The detector's confidence.
+    /// The detector's confidence (SeetaFace's score, or BlazeFace's probability).
     pub detector_confidence: Option<f32>,
+    /// The detector that found the face (`None` with `--whole-image`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detector: Option<Detector>,
     /// The crop the model saw.
     pub crop: FaceBox,
     /// P(manipulated).

@@ -3,6 +3,7 @@
 
 use image::RgbImage;
 
+use super::blazeface::BlazeFace;
 use super::faces::{self, DetectedFace, DetectorError, DetectorSettings, FaceBox, FaceDetector};
 
 /// One face found in an image.
@@ -55,12 +56,15 @@ impl FoundFace {
     }
 }
 
-/// Finds faces with the SeetaFace detector (loaded on first use; not `Send`, so each thread
-/// keeps its own finder) and cuts their crops.
+/// Finds faces with the SeetaFace detector and, when it finds none, with BlazeFace (see
+/// [`DetectorSettings::blazeface_threshold`]), and cuts their crops. Both detectors are loaded
+/// on first use (BlazeFace on the CPU); SeetaFace is not `Send`, so each thread keeps its own
+/// finder.
 #[derive(Debug, Default)]
 pub struct FaceFinder {
     settings: DetectorSettings,
     detector: Option<FaceDetector>,
+    fallback: Option<BlazeFace>,
 }
 
 impl FaceFinder {
@@ -69,7 +73,32 @@ impl FaceFinder {
         Self {
             settings,
             detector: None,
+            fallback: None,
         }
+    }
+
+    /// Faces of `image`, most confident first: SeetaFace's, or BlazeFace's when SeetaFace finds
+    /// none and the fallback is on.
+    pub fn detect(&mut self, image: &RgbImage) -> Result<Vec<DetectedFace>, DetectorError> {
+        let detector = match &mut self.detector {
+            Some(d) => d,
+            None => self.detector.insert(FaceDetector::new(self.settings)?),
+        };
+        let faces = detector.detect(image);
+        if !faces.is_empty() || self.settings.blazeface_threshold >= 1.0 {
+            return Ok(faces);
+        }
+        let fallback = match &self.fallback {
+            Some(f) => f,
+            None => self.fallback.insert(
+                BlazeFace::load(
+                    &burn::prelude::Device::flex(),
+                    self.settings.blazeface_threshold,
+                )
+                .map_err(|e| DetectorError::new(e.to_string()))?,
+            ),
+        };
+        Ok(fallback.detect(image))
     }
 
     /// At most `max_faces` faces of `image`, most confident first, each with its crop of
@@ -94,12 +123,8 @@ impl FaceFinder {
                 crop: image.clone(),
             }]);
         }
-        let detector = match &mut self.detector {
-            Some(d) => d,
-            None => self.detector.insert(FaceDetector::new(self.settings)?),
-        };
-        Ok(detector
-            .detect(image)
+        Ok(self
+            .detect(image)?
             .into_iter()
             .take(max_faces)
             .map(|face| {

@@ -15,6 +15,9 @@ const SEETA_MODEL: &[u8] = include_bytes!("../../assets/models/seeta_fd_frontal_
 /// on each side).
 pub const DEFAULT_MARGIN: f32 = 0.25;
 
+/// The default [`DetectorSettings::blazeface_threshold`].
+pub const DEFAULT_BLAZEFACE_THRESHOLD: f32 = 0.5;
+
 /// A box in image pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FaceBox {
@@ -28,13 +31,28 @@ pub struct FaceBox {
     pub height: u32,
 }
 
+/// Which detector found a face.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Detector {
+    /// The SeetaFace frontal cascade (the first detector).
+    #[default]
+    Seeta,
+    /// MediaPipe BlazeFace, back-camera model (the fallback for turned and small faces).
+    BlazeFace,
+}
+
 /// One detected face.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct DetectedFace {
     /// The detector's box.
     pub bbox: FaceBox,
-    /// The detector's confidence (SeetaFace score; higher is surer).
+    /// The detector's confidence, higher is surer: SeetaFace's score (about 2 to 30), or
+    /// BlazeFace's probability (0 to 1).
     pub confidence: f32,
+    /// The detector that found the face.
+    #[serde(default)]
+    pub detector: Detector,
 }
 
 /// Detector settings.
@@ -51,6 +69,9 @@ pub struct DetectorSettings {
     pub window_step: u32,
     /// Images are searched at most this large (longer side, pixels); boxes are mapped back.
     pub max_side: u32,
+    /// Score (probability) a BlazeFace face needs when SeetaFace finds none; 1 or more turns
+    /// the fallback off.
+    pub blazeface_threshold: f32,
 }
 
 impl Default for DetectorSettings {
@@ -61,6 +82,7 @@ impl Default for DetectorSettings {
             pyramid_scale: 0.8,
             window_step: 4,
             max_side: 1600,
+            blazeface_threshold: DEFAULT_BLAZEFACE_THRESHOLD,
         }
     }
 }
@@ -83,6 +105,13 @@ impl std::fmt::Debug for FaceDetector {
 #[derive(Debug, thiserror::Error)]
 #[error("face detector model: {0}")]
 pub struct DetectorError(String);
+
+impl DetectorError {
+    /// An error with this message.
+    pub fn new(message: impl Into<String>) -> Self {
+        Self(message.into())
+    }
+}
 
 impl FaceDetector {
     /// A detector with the built-in SeetaFace model.
@@ -142,6 +171,7 @@ impl FaceDetector {
                         height: y1 - y0,
                     },
                     confidence: f.score() as f32,
+                    detector: Detector::Seeta,
                 })
             })
             .collect();

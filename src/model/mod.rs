@@ -7,11 +7,13 @@
 //! - [`frequency`]: patch spectra embeddings, [`dual_attention`] (PA-PDA) and [`mixer`] layers;
 //! - [`mclcr`]: fusion, classifier and projection head, the forward pass and its outputs;
 //! - [`loss`]: cross-entropy + supervised contrastive loss;
-//! - [`landmark68`]: face-api's 68-point landmark network (for blending masks).
+//! - [`landmark68`]: face-api's 68-point landmark network (for blending masks);
+//! - [`blazeface`]: MediaPipe's BlazeFace back-camera face detector network.
 //!
 //! Modules only: no file I/O here. Weights are read and written by [`crate::weights`].
 
 pub mod backbone;
+pub mod blazeface;
 pub mod conv_bn;
 pub mod cpu_ops;
 pub mod dual_attention;

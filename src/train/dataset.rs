@@ -384,13 +384,14 @@ impl CropReader {
 /// Everything the faces depend on, for the cache key.
 fn cache_settings(options: &DataOptions) -> String {
     format!(
-        "side={}|whole={}|faces={}|margin={}|detector={:?}|landmarks={}",
+        "side={}|whole={}|faces={}|margin={}|detector={:?}|landmarks={}|blazeface={}",
         options.side,
         options.whole_image,
         options.faces_per_image.max(1),
         faces::DEFAULT_MARGIN,
         DetectorSettings::default(),
-        assets::FACE_LANDMARK_68_SHA256
+        assets::FACE_LANDMARK_68_SHA256,
+        assets::BLAZEFACE_BACK_SHA256
     )
 }
 

@@ -111,6 +111,7 @@ mod tests {
                     height: 44,
                 },
                 confidence: 7.5,
+                detector: Default::default(),
             }),
             crop_box: FaceBox {
                 x: 0,

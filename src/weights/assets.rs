@@ -25,6 +25,13 @@ pub const FACE_LANDMARK_68: &str = "weights/face_landmark_68.safetensors";
 pub const FACE_LANDMARK_68_SHA256: &str =
     "9834ee7caff27c285e1960201830344f1e8199fab79a3f36d820c0cb05351567";
 
+/// Relative path of the BlazeFace back-camera face detector weights inside the assets folder.
+pub const BLAZEFACE_BACK: &str = "weights/blazeface_back.safetensors";
+
+/// SHA-256 of the converted BlazeFace weights (see `assets/weights/README.md`).
+pub const BLAZEFACE_BACK_SHA256: &str =
+    "702afc256274795a074ecc1460129e0a7d674661fc924b03162125d0a6b69d04";
+
 /// Relative path of the shipped default model's manifest inside the assets folder (its model
 /// card is `models/MODEL_CARD.md`).
 pub const DEFAULT_MODEL: &str = "models/mclcr-default.json";

@@ -272,6 +272,8 @@ fn samples_give_a_face_each_and_a_verdict_from_the_shipped_model() {
     for line in images {
         let faces = line["faces"].as_array().unwrap();
         assert!(!faces.is_empty(), "no face found in {}", line["path"]);
+        // The frontal sample portraits need no fallback detector.
+        assert_eq!(faces[0]["detector"], "seeta", "{}", line["path"]);
         // Real public-domain portraits the model never saw: a verdict, and not a false alarm.
         let verdict = line["verdict"].as_str().unwrap();
         assert!(

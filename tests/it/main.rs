@@ -2,6 +2,7 @@
 
 mod analyze;
 mod architecture;
+mod blazeface;
 mod cli;
 mod common;
 mod faults;
