@@ -9,6 +9,7 @@ use super::options::{MAX_FACES_PER_IMAGE, ScanOptions};
 use super::verdict::Flag;
 use crate::imaging::evidence;
 use crate::imaging::face_finder::{FaceFinder, FoundFace};
+use crate::imaging::faces::Detector;
 use crate::imaging::scale::fit_longest_side;
 use crate::provenance::FileEvidence;
 
@@ -66,6 +67,15 @@ pub fn decode_one(
     let mut flags = Vec::new();
     if faces.is_empty() {
         flags.push(Flag::NoFace);
+    }
+    if !faces.is_empty()
+        && faces.iter().all(|f| {
+            f.detected
+                .as_ref()
+                .is_some_and(|d| d.detector == Detector::BlazeFace)
+        })
+    {
+        flags.push(Flag::FallbackDetector);
     }
     if faces.len() >= options.flag_rules.many_faces {
         flags.push(Flag::ManyFaces { count: faces.len() });

@@ -76,6 +76,9 @@ pub enum Flag {
     },
     /// A face's band changes when the image is re-compressed or rescaled.
     Unstable,
+    /// Every face was found only by the fallback detector (turned, small or dark faces; it
+    /// also takes some animal faces for human ones), so the image gets no verdict.
+    FallbackDetector,
     /// JPEG compressed hard enough to wash out the traces the model looks for.
     HeavyCompression {
         /// Estimated quality (IJG scale).
@@ -96,6 +99,10 @@ impl Flag {
                 format!("heavy JPEG compression (quality about {quality})")
             }
             Self::Unstable => "verdict flips under re-compression or rescaling".into(),
+            Self::FallbackDetector => {
+                "face found only by the fallback detector (turned, small or dark; check it is a face)"
+                    .into()
+            }
         }
     }
 
@@ -107,6 +114,7 @@ impl Flag {
             Self::SmallFace { .. } => "small_face",
             Self::HeavyCompression { .. } => "heavy_compression",
             Self::Unstable => "unstable",
+            Self::FallbackDetector => "fallback_detector",
         }
     }
 }
@@ -145,6 +153,7 @@ pub fn image_band(face_bands: &[Band], flags: &[Flag]) -> Band {
                 | Flag::SmallFace { .. }
                 | Flag::HeavyCompression { .. }
                 | Flag::Unstable
+                | Flag::FallbackDetector
         )
     });
     if limiting {
