@@ -200,5 +200,9 @@ mod tests {
             image_band(&[LikelyManipulated], &[Flag::Unstable]),
             Inconclusive
         );
+        assert_eq!(
+            image_band(&[LikelyManipulated], &[Flag::FallbackDetector]),
+            Inconclusive
+        );
     }
 }
