@@ -53,7 +53,12 @@ pub fn decode_one(
 ) -> Result<DecodedImage, String> {
     let bytes = evidence::read_file(path, &options.limits).map_err(|e| e.to_string())?;
     let loaded = evidence::load_bytes(path, &bytes, &options.limits).map_err(|e| e.to_string())?;
-    let file = FileEvidence::read(&bytes, loaded.format, &loaded.rgb);
+    let file = FileEvidence::read(
+        &bytes,
+        loaded.format,
+        &loaded.rgb,
+        loaded.icc_profile.as_deref(),
+    );
     drop(bytes);
     let (width, height) = loaded.rgb.dimensions();
     let faces = finder

@@ -91,6 +91,8 @@ pub struct LoadedImage {
     pub rgb: RgbImage,
     /// Estimated JPEG quality (IJG scale) from the quantisation tables, JPEG only.
     pub jpeg_quality: Option<u8>,
+    /// The embedded ICC colour profile, as the decoder found it.
+    pub icc_profile: Option<Vec<u8>>,
 }
 
 /// Reads and decodes one image file.
@@ -110,7 +112,7 @@ pub fn load_bytes(
     bytes: &[u8],
     limits: &LoadLimits,
 ) -> Result<LoadedImage, LoadError> {
-    let (rgb, format, jpeg_quality) = decode(bytes, limits)?;
+    let (rgb, format, jpeg_quality, icc_profile) = decode_with_profile(bytes, limits)?;
     Ok(LoadedImage {
         path: path.to_path_buf(),
         sha256: sha256_bytes(bytes),
@@ -118,6 +120,7 @@ pub fn load_bytes(
         format,
         rgb,
         jpeg_quality,
+        icc_profile,
     })
 }
 
@@ -181,6 +184,14 @@ pub fn decode(
     bytes: &[u8],
     limits: &LoadLimits,
 ) -> Result<(RgbImage, &'static str, Option<u8>), LoadError> {
+    decode_with_profile(bytes, limits).map(|(rgb, format, quality, _)| (rgb, format, quality))
+}
+
+/// Pixels, format, estimated JPEG quality and the embedded ICC profile of one decode.
+type DecodedParts = (RgbImage, &'static str, Option<u8>, Option<Vec<u8>>);
+
+/// [`decode`], also giving the embedded ICC profile read by the same decoder.
+fn decode_with_profile(bytes: &[u8], limits: &LoadLimits) -> Result<DecodedParts, LoadError> {
     if let Some(name) = sniff_unsupported(bytes) {
         return Err(LoadError::Unsupported(name));
     }
@@ -235,9 +246,11 @@ pub fn decode(
     let orientation = decoder
         .orientation()
         .unwrap_or(image::metadata::Orientation::NoTransforms);
+    // A profile the decoder cannot read is no reason to refuse the picture.
+    let icc_profile = decoder.icc_profile().ok().flatten();
     let mut image = image::DynamicImage::from_decoder(decoder).map_err(classify)?;
     image.apply_orientation(orientation);
-    Ok((image.to_rgb8(), name, jpeg_quality))
+    Ok((image.to_rgb8(), name, jpeg_quality, icc_profile))
 }
 
 #[cfg(test)]

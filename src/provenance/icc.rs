@@ -1,31 +1,16 @@
 //! The embedded ICC colour profile's description ("sRGB IEC61966-2.1", "Display P3", a
-//! camera's or a scanner's profile), read with the `moxcms` crate.
+//! camera's or a scanner's profile), read with the `moxcms` crate from the profile bytes the
+//! image decoder found.
 
-use std::io::Cursor;
-
-use image::{ImageDecoder, ImageFormat, ImageReader};
 use moxcms::{ColorProfile, ProfileText};
 
 /// Longest description kept.
 const MAX_TEXT: usize = 256;
 
-/// The profile's description; `Ok(None)` when the file embeds none.
-pub(super) fn read(bytes: &[u8], format: &str) -> Result<Option<String>, String> {
-    let format = match format {
-        "JPEG" => ImageFormat::Jpeg,
-        "PNG" => ImageFormat::Png,
-        "WebP" => ImageFormat::WebP,
-        "TIFF" => ImageFormat::Tiff,
-        _ => return Ok(None),
-    };
-    let mut decoder = ImageReader::with_format(Cursor::new(bytes), format)
-        .into_decoder()
-        .map_err(|e| e.to_string())?;
-    let Some(icc) = decoder.icc_profile().map_err(|e| e.to_string())? else {
-        return Ok(None);
-    };
+/// The description of the profile `icc`.
+pub(super) fn read(icc: &[u8]) -> Result<Option<String>, String> {
     let profile =
-        ColorProfile::new_from_slice(&icc).map_err(|e| format!("malformed profile ({e:?})"))?;
+        ColorProfile::new_from_slice(icc).map_err(|e| format!("malformed profile ({e:?})"))?;
     let name = match profile.description {
         Some(ProfileText::PlainString(s)) => s,
         Some(ProfileText::Localizable(list)) => list

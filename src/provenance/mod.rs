@@ -39,8 +39,9 @@ pub use xmp::{HistoryEvent, XmpFacts};
 impl FileEvidence {
     /// Reads the file's own evidence from its bytes. `format` is the container's name as
     /// [`crate::imaging::evidence`] gives it; `image` is the decoded picture (orientation applied),
-    /// against which the EXIF thumbnail is compared.
-    pub fn read(bytes: &[u8], format: &str, image: &RgbImage) -> Self {
+    /// against which the EXIF thumbnail is compared; `icc` is the colour profile its decoder
+    /// found.
+    pub fn read(bytes: &[u8], format: &str, image: &RgbImage, icc: Option<&[u8]>) -> Self {
         let mut out = Self::default();
         let mut notes = Vec::new();
         let exif = guarded("EXIF", &mut notes, || exif::read(bytes));
@@ -53,7 +54,9 @@ impl FileEvidence {
             out.exif = Some(exif.facts);
         }
         out.xmp = guarded("XMP", &mut notes, || xmp::read(bytes));
-        out.icc_profile = guarded("ICC profile", &mut notes, || icc::read(bytes, format));
+        if let Some(icc) = icc {
+            out.icc_profile = guarded("ICC profile", &mut notes, || icc::read(icc));
+        }
         if format == "PNG" {
             out.png_text = guarded("PNG text", &mut notes, || png_text::read(bytes).map(Some))
                 .unwrap_or_default();

@@ -30,22 +30,21 @@ pub(super) fn read(bytes: &[u8]) -> Result<Vec<TextChunk>, String> {
     for chunk in &info.uncompressed_latin1_text {
         out.push((chunk.keyword.clone(), Ok(chunk.text.clone())));
     }
-    for chunk in &info.compressed_latin1_text {
-        let mut chunk = chunk.clone();
-        let text = chunk
-            .decompress_text_with_limit(MAX_TEXT)
-            .and_then(|_| chunk.get_text())
-            .map_err(|e| e.to_string());
-        out.push((chunk.keyword.clone(), text));
+    // zTXt and iTXt share their method names but no trait: one rule for both.
+    macro_rules! decompressed {
+        ($chunks:expr) => {
+            for chunk in $chunks {
+                let mut chunk = chunk.clone();
+                let text = chunk
+                    .decompress_text_with_limit(MAX_TEXT)
+                    .and_then(|_| chunk.get_text())
+                    .map_err(|e| e.to_string());
+                out.push((chunk.keyword.clone(), text));
+            }
+        };
     }
-    for chunk in &info.utf8_text {
-        let mut chunk = chunk.clone();
-        let text = chunk
-            .decompress_text_with_limit(MAX_TEXT)
-            .and_then(|_| chunk.get_text())
-            .map_err(|e| e.to_string());
-        out.push((chunk.keyword.clone(), text));
-    }
+    decompressed!(&info.compressed_latin1_text);
+    decompressed!(&info.utf8_text);
     Ok(out
         .into_iter()
         .take(MAX_CHUNKS)

@@ -94,7 +94,12 @@ pub(super) fn check(thumbnail: RgbImage, image: &RgbImage) -> ThumbnailCheck {
     };
     let (x, y, w, h) = region;
     let thumb_part = imageops::crop_imm(&thumbnail, x, y, w, h).to_image();
-    let image_part = imageops::resize(image, w, h, FilterType::Triangle);
+    // Without letterbox bars the picture's part is the whole thumbnail: reuse the scaled image.
+    let image_part = if (w, h) == (tw, th) {
+        image_scaled.clone()
+    } else {
+        imageops::resize(image, w, h, FilterType::Triangle)
+    };
     let gw = GRID.min(w).max(1);
     let gh = ((gw as f32 * h as f32 / w as f32).round() as u32).max(1);
     let a = luminance(&imageops::resize(&thumb_part, gw, gh, FilterType::Triangle));

@@ -308,7 +308,7 @@ fn the_html_report_has_a_file_section() {
     let bytes = with_app1(&jpeg(&original, 92), &xmp_packet("trainedAlgorithmicMedia"));
     let mut report = ImageReport::failed(0, PathBuf::from("declares-ai.jpg"), String::new());
     report.error = None;
-    report.file = Some(FileEvidence::read(&bytes, "JPEG", &original));
+    report.file = Some(FileEvidence::read(&bytes, "JPEG", &original, None));
     let info = RunInfo {
         model: "m@0".into(),
         trained: true,

@@ -71,14 +71,19 @@ fn thumbnails(ui: &mut egui::Ui, report: &ImageReport, file: &FileEvidence) {
     };
     let key = report.sha256.clone().unwrap_or_default();
     let ctx = ui.ctx().clone();
+    // One texture per picture, kept for the image on show and replaced when another is
+    // selected, so browsing a long queue does not pile textures up.
     let texture = |name: &str, image: &image::RgbImage| {
-        let id = egui::Id::unique(("file-view", name, key.as_str()));
-        ctx.data_mut(|d| d.get_temp::<egui::TextureHandle>(id))
-            .unwrap_or_else(|| {
+        let id = egui::Id::unique(("file-view", name));
+        let cached = ctx.data_mut(|d| d.get_temp::<(String, egui::TextureHandle)>(id));
+        match cached {
+            Some((shown, handle)) if shown == key => handle,
+            _ => {
                 let handle = textures::upload(&ctx, name, image);
-                ctx.data_mut(|d| d.insert_temp(id, handle.clone()));
+                ctx.data_mut(|d| d.insert_temp(id, (key.clone(), handle.clone())));
                 handle
-            })
+            }
+        }
     };
     let thumb = texture("exif-thumbnail", &check.thumbnail);
     let scaled = texture("image-scaled", &check.image_scaled);
