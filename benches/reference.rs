@@ -33,6 +33,7 @@ use mclcr::train::step::{OptimConfig, Trainer};
 use mclcr::weights::store::load_model;
 
 fn main() -> ExitCode {
+    mclcr::device::keep_freed_memory();
     match run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

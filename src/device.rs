@@ -16,6 +16,25 @@
 use std::fmt;
 use std::str::FromStr;
 
+/// The allocator of every program built on mclcr (the binary, its tests and benchmarks).
+/// CPU tensors are allocated and freed by the megabyte on every layer; see
+/// [`keep_freed_memory`].
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// `mi_option_purge_delay` in mimalloc's `mi_option_t` (v2 and v3 alike).
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
+/// Tells the allocator to keep freed pages for reuse instead of returning them to the system.
+/// glibc's malloc (and mimalloc by default) hand large tensor buffers back, and the next one
+/// takes a page fault for every 4 KiB; keeping them makes a CPU training step about a fifth
+/// faster (`mclcr bench --train`). The process keeps its peak memory until it exits. Call it
+/// once, first thing in `main`.
+pub fn keep_freed_memory() {
+    // SAFETY: sets a process-wide option of the allocator, which mimalloc allows at any time.
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
+}
+
 use burn::tensor::{Device, DeviceKind};
 use serde::{Deserialize, Serialize};
 

@@ -65,6 +65,9 @@ impl TrainingView {
     pub fn apply(&mut self, event: TrainEvent) {
         match event {
             TrainEvent::Reading => self.progress = "reading faces…".into(),
+            TrainEvent::ReadProgress { .. } => {
+                self.progress = event.read_line().unwrap_or_default();
+            }
             TrainEvent::DataRead { data, device, .. } => {
                 self.progress = format!(
                     "{} + {} training faces, {} + {} validation, on {device}",

@@ -56,6 +56,7 @@ pub enum Command {
 
 /// Runs the CLI and returns the process exit code.
 pub fn main() -> ExitCode {
+    crate::device::keep_freed_memory();
     quiet_driver_probes();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,

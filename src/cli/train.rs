@@ -164,6 +164,18 @@ impl Progress {
         let terminal = self.terminal;
         match event {
             TrainEvent::Reading => eprintln!("mclcr: reading faces…"),
+            TrainEvent::ReadProgress { read, total, .. } => {
+                let line = event.read_line().unwrap_or_default();
+                if terminal {
+                    eprint!("\r{line}   ");
+                    if read == total {
+                        eprintln!();
+                    }
+                } else if read == total || self.last_line.is_none_or(|t| t.elapsed() >= LOG_EVERY) {
+                    self.last_line = Some(Instant::now());
+                    eprintln!("mclcr: {line}");
+                }
+            }
             TrainEvent::DataRead {
                 data: s,
                 device,

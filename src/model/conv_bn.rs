@@ -96,7 +96,7 @@ impl ConvBn {
     /// four. On an autodiff device the two stay separate (training statistics, gradients).
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let x = if x.device().is_autodiff() {
-            let x = self.conv.forward(x); // [batch, out, h', w']
+            let x = super::kernels::conv2d(x, &self.conv); // [batch, out, h', w']
             self.bn.forward(x) // [batch, out, h', w']
         } else {
             super::cpu_ops::conv2d(x, &self.folded()) // [batch, out, h', w']

@@ -6,9 +6,11 @@
 //!   the compiler vectorises, split across rayon's threads for large tensors, and hand the
 //!   buffer back.
 //! - [`conv2d`]: dense convolutions with few input values per output (the RGB stem) as
-//!   im2col + one matrix product per image.
+//!   im2col + one matrix product per image; depthwise ones with their bias through
+//!   [`super::kernels`]' row kernels.
 //!
-//! On every other device (autodiff included) they use Burn's operations. The results match
+//! On every other device they use Burn's operations (under autodiff, ReLU6 and depthwise
+//! convolutions go to [`super::kernels`], with their own backward pass). The results match
 //! Burn's to rounding: ReLU6 exactly (NaN and −0 included); GELU to about 6·10⁻⁷ absolute in
 //! `erf` (Abramowitz & Stegun 7.1.26, the formula PyTorch's vectorised CPU `erf` uses); the
 //! convolution to float summation order. `tools/bench/bench.py --stages` shows their effect.
@@ -24,7 +26,7 @@ const CHUNK: usize = 1 << 14;
 
 /// ReLU6, `min(max(x, 0), 6)`.
 pub fn relu6<const D: usize>(x: Tensor<D>) -> Tensor<D> {
-    map_on_flex(x, relu6_slice, activation::relu6)
+    map_on_flex(x, relu6_slice, super::kernels::relu6)
 }
 
 /// GELU, exact form `x · Φ(x) = x/2 · (1 + erf(x/√2))`.
@@ -67,8 +69,14 @@ const MAX_IM2COL_ROWS: usize = 32;
 /// rows) and one matrix product per image (the bias rides along as an extra row of ones).
 /// Flex's own dense path converts to NHWC and builds im2col tiles of 512 positions, an inner
 /// loop of only 3 channels for the stem, then scatters each tile's product back to NCHW: about
-/// three times slower there. Every other convolution or device goes to `conv.forward`.
+/// three times slower there. Depthwise convolutions go to
+/// [`super::kernels::depthwise_conv2d_with_bias`]; every other convolution to
+/// [`super::kernels::conv2d`] (1×1 ones as a matrix product on the CPU, the rest to
+/// `conv.forward`).
 pub fn conv2d(x: Tensor<4>, conv: &Conv2d) -> Tensor<4> {
+    if super::kernels::takes_depthwise_with_bias(&x, conv) {
+        return super::kernels::depthwise_conv2d_with_bias(x, conv);
+    }
     let device = x.device();
     let [out_channels, in_channels, kh, kw] = conv.weight.dims();
     let usable = !device.is_autodiff()
@@ -79,16 +87,16 @@ pub fn conv2d(x: Tensor<4>, conv: &Conv2d) -> Tensor<4> {
         && kh * kw > 1
         && in_channels * kh * kw <= MAX_IM2COL_ROWS;
     let (Some(bias), [batch, channels, height, width]) = (conv.bias.as_ref(), x.dims()) else {
-        return conv.forward(x);
+        return super::kernels::conv2d(x, conv);
     };
     if !usable || channels != in_channels {
-        return conv.forward(x);
+        return super::kernels::conv2d(x, conv);
     }
     let (top, bottom) = padding(&conv.padding, 0, kh, conv.stride[0], height);
     let (left, right) = padding(&conv.padding, 1, kw, conv.stride[1], width);
     let (padded_h, padded_w) = (height + top + bottom, width + left + right);
     if padded_h < kh || padded_w < kw {
-        return conv.forward(x);
+        return super::kernels::conv2d(x, conv);
     }
     let geometry = Geometry {
         channels,
@@ -112,7 +120,7 @@ pub fn conv2d(x: Tensor<4>, conv: &Conv2d) -> Tensor<4> {
     ); // [out, k + 1]
     let data = x.into_data();
     let Ok(values) = data.as_slice::<f32>() else {
-        return conv.forward(Tensor::from_data(data, &device));
+        return super::kernels::conv2d(Tensor::from_data(data, &device), conv);
     };
     let [oh, ow] = geometry.out;
     let image_len = channels * height * width;
@@ -128,7 +136,7 @@ pub fn conv2d(x: Tensor<4>, conv: &Conv2d) -> Tensor<4> {
 }
 
 /// (before, after) padding of axis `axis` (0: rows, 1: columns), as Burn's `Conv2d` computes it.
-fn padding(
+pub(crate) fn padding(
     config: &PaddingConfig2d,
     axis: usize,
     kernel: usize,
@@ -197,6 +205,15 @@ impl Geometry {
                 }
             });
         cols
+    }
+}
+
+/// ReLU6 in place, split across rayon's threads for large slices.
+pub(crate) fn relu6_in_place(values: &mut [f32]) {
+    if values.len() >= 4 * CHUNK {
+        values.par_chunks_mut(CHUNK).for_each(relu6_slice);
+    } else {
+        relu6_slice(values);
     }
 }
 

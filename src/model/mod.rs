@@ -8,7 +8,8 @@
 //! - [`mclcr`]: fusion, classifier and projection head, the forward pass and its outputs;
 //! - [`loss`]: cross-entropy + supervised contrastive loss;
 //! - [`landmark68`]: face-api's 68-point landmark network (for blending masks);
-//! - [`blazeface`]: MediaPipe's BlazeFace back-camera face detector network.
+//! - [`blazeface`]: MediaPipe's BlazeFace back-camera face detector network;
+//! - [`cpu_ops`] (inference) and [`kernels`] (training: forward and backward) fast CPU paths.
 //!
 //! Modules only: no file I/O here. Weights are read and written by [`crate::weights`].
 
@@ -20,6 +21,7 @@ pub mod dual_attention;
 pub mod efficientnet;
 pub mod frequency;
 pub mod gram;
+pub mod kernels;
 pub mod landmark68;
 pub mod loss;
 pub mod mclcr;

@@ -165,11 +165,16 @@ pub fn identity(root: &Path, path: &Path) -> String {
     }
 }
 
-/// Reads real and fake folders into face samples and splits them by identity.
+/// Called after each file read with (files read, files to read), from the reading threads.
+pub type ReadProgress<'a> = &'a (dyn Fn(usize, usize) + Sync);
+
+/// Reads real and fake folders into face samples and splits them by identity, calling
+/// `progress` after each file.
 pub fn load(
     real: &[PathBuf],
     fake: &[PathBuf],
     options: &DataOptions,
+    progress: ReadProgress<'_>,
 ) -> Result<DataSplit, DataError> {
     let mut skipped = Vec::new();
     let mut no_face = Vec::new();
@@ -193,7 +198,7 @@ pub fn load(
             }
         }
     }
-    let results = read_in_parallel(&files, options);
+    let results = read_in_parallel(&files, options, progress);
     for ((path, is_fake, who), result) in files.into_iter().zip(results) {
         match result {
             Ok(found) if found.is_empty() => {
@@ -400,8 +405,13 @@ type FileFaces = Result<Vec<FaceCrop>, FaceError>;
 
 /// The face crops of every file, read on one thread per core (each with its own detector and
 /// landmark model), in the order of `files`.
-fn read_in_parallel(files: &[(PathBuf, bool, String)], options: &DataOptions) -> Vec<FileFaces> {
+fn read_in_parallel(
+    files: &[(PathBuf, bool, String)],
+    options: &DataOptions,
+    progress: ReadProgress<'_>,
+) -> Vec<FileFaces> {
     let next = AtomicUsize::new(0);
+    let finished = AtomicUsize::new(0);
     let cache = FaceCache::open_default(&cache_settings(options));
     let threads = crate::device::cpu_threads().clamp(1, files.len().max(1));
     // Each thread takes the next file until none is left and keeps (index, result) pairs.
@@ -427,6 +437,7 @@ fn read_in_parallel(files: &[(PathBuf, bool, String)], options: &DataOptions) ->
                             ))
                         });
                         done.push((i, result));
+                        progress(finished.fetch_add(1, Ordering::Relaxed) + 1, files.len());
                     }
                     done
                 })

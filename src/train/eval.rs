@@ -149,6 +149,7 @@ pub fn evaluate(scorer: &Scorer, request: &EvalRequest) -> Result<Evaluation, Ev
             exclude: Vec::new(),
             only: request.only.clone(),
         },
+        &|_, _| {},
     )?;
     let mut crops = Vec::new();
     let mut faces = Vec::new();

@@ -46,6 +46,15 @@ pub struct TrainState {
 pub enum TrainEvent {
     /// The faces are being read (detection and landmarks), before the first step.
     Reading,
+    /// Files read so far (sent after each file while the faces are read).
+    ReadProgress {
+        /// Files read (with or without a face).
+        read: usize,
+        /// Files to read.
+        total: usize,
+        /// Seconds since reading began.
+        elapsed_seconds: f64,
+    },
     /// The faces are read.
     DataRead {
         /// What was found, including the files that could not be used.
@@ -104,6 +113,24 @@ pub enum TrainEvent {
 }
 
 impl TrainEvent {
+    /// While reading: one line with the files read, the rate and the time left (`None` for
+    /// other events).
+    pub fn read_line(&self) -> Option<String> {
+        let Self::ReadProgress {
+            read,
+            total,
+            elapsed_seconds,
+        } = *self
+        else {
+            return None;
+        };
+        let rate = read as f64 / elapsed_seconds.max(1e-3);
+        let left = total.saturating_sub(read) as f64 / rate.max(1e-9);
+        Some(format!(
+            "reading faces: {read}/{total} files  {rate:.1} files/s  eta {left:.0}s"
+        ))
+    }
+
     /// For a step: one line with the epoch, step, loss parts, learning rate, speed and ETA.
     pub fn step_line(&self) -> Option<String> {
         let Self::Step {

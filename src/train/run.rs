@@ -32,7 +32,8 @@ pub struct TrainRequest {
     pub device: DeviceChoice,
 }
 
-/// Runs `request`: [`TrainEvent::Reading`], [`TrainEvent::DataRead`], then the events of the
+/// Runs `request`: [`TrainEvent::Reading`], [`TrainEvent::ReadProgress`] after each file,
+/// [`TrainEvent::DataRead`], then the events of the
 /// epochs. Returns the final state; a cancelled run returns the state of its last completed
 /// epoch.
 pub fn run(
@@ -43,6 +44,14 @@ pub fn run(
     let selected = device::select(request.device)?;
     let options = &request.options;
     let _ = events.send(TrainEvent::Reading);
+    let began = std::time::Instant::now();
+    let progress = |read: usize, total: usize| {
+        let _ = events.send(TrainEvent::ReadProgress {
+            read,
+            total,
+            elapsed_seconds: began.elapsed().as_secs_f64(),
+        });
+    };
     let data = dataset::load(
         &request.real,
         &request.fake,
@@ -55,6 +64,7 @@ pub fn run(
             exclude: options.held_out_identities.clone(),
             only: Vec::new(),
         },
+        &progress,
     )?;
     let _ = events.send(TrainEvent::DataRead {
         data: data.summary.clone(),

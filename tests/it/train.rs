@@ -100,6 +100,12 @@ fn train_writes_checkpoints_resumes_and_eval_reports_metrics() {
     let first = train("2", false);
     assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
     assert!(text(&first.stderr).contains("validation: ACC"));
+    // Progress in a log (stderr is a pipe here): the files read, then steps with faces/s.
+    let log = text(&first.stderr);
+    assert!(
+        log.contains("reading faces: 15/15 files") && log.contains("faces/s"),
+        "{log}"
+    );
     for file in [
         "last.json",
         "last.safetensors",

@@ -1,0 +1,522 @@
+//! Training kernels: operations whose forward *and* backward pass Burn's CPU backend (flex) runs
+//! slowly here, as a Burn backend extension ([`TrainingKernels`]).
+//!
+//! - [`depthwise_conv2d`]: flex computes a depthwise convolution's weight gradient as one dense
+//!   convolution per channel (up to 1 152 per layer in EfficientNet-Lite) and its stride-2
+//!   forward pass in scalar loops; [`depthwise`] has vectorised row kernels for all three.
+//! - [`relu6`]: Burn's ReLU6 is a clamp, two comparisons and two masked fills forward and two
+//!   masked fills backward, each a branchy scalar loop over the tensor; here it is one
+//!   branch-free pass each way.
+//!
+//! On flex (plain or under autodiff) these run mclcr's kernels; on every other backend (wgpu)
+//! the trait's default bodies, made of Burn's own operations, so the GPU path is unchanged.
+//! Under autodiff [`autodiff`] records each as one node whose backward calls the kernels.
+//! `kernels::tests` checks values and gradients against Burn's operations and against finite
+//! differences.
+
+pub mod autodiff;
+pub mod depthwise;
+
+use burn::backend::flex::FlexTensor;
+use burn::backend::ops::{ActivationOps, ConvOptions, FloatTensorOps, ModuleOps};
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{Backend, Cube, Dispatch, Flex, backend_extension};
+use burn::prelude::*;
+use burn::tensor::{DType, TensorData};
+use std::borrow::Cow;
+
+use burn::nn::conv::Conv2d;
+
+use super::cpu_ops::padding;
+use depthwise::DepthwiseGeometry;
+
+/// Operations with a fast CPU forward and backward pass (see the module documentation).
+#[backend_extension(Flex, Cube, Autodiff)]
+pub trait TrainingKernels: Backend {
+    /// Depthwise convolution (`groups` = channels, no bias): `x` `[batch, channels, h, w]`,
+    /// `weight` `[channels, 1, kh, kw]`.
+    fn depthwise_conv2d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<Self> {
+        Self::conv2d(x, weight, None, options)
+    }
+
+    /// The gradient of [`TrainingKernels::depthwise_conv2d`] with respect to `x`.
+    fn depthwise_conv2d_x_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<Self> {
+        Self::conv2d_x_backward(x, weight, grad, options)
+    }
+
+    /// The gradient of [`TrainingKernels::depthwise_conv2d`] with respect to `weight`.
+    fn depthwise_conv2d_weight_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<Self> {
+        Self::conv2d_weight_backward(x, weight, grad, options)
+    }
+
+    /// `min(max(x, 0), 6)`.
+    fn relu6(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        Self::float_clamp(x, 0.0.into(), 6.0.into())
+    }
+
+    /// The gradient of [`TrainingKernels::relu6`]: `grad` where `0 < x < 6`, else 0 (PyTorch's
+    /// rule at the two corners).
+    fn relu6_backward(x: FloatTensor<Self>, grad: FloatTensor<Self>) -> FloatTensor<Self> {
+        // relu_backward(out, g) keeps g where out > 0: first where x > 0, then where 6 − x > 0.
+        let grad = Self::relu_backward(Self::relu(x.clone()), grad);
+        let below_six = Self::float_add_scalar(Self::float_neg(x), 6.0.into());
+        Self::relu_backward(Self::relu(below_six), grad)
+    }
+}
+
+/// wgpu (and any other cubecl runtime): Burn's own operations.
+impl TrainingKernels for Cube {}
+
+impl TrainingKernels for Flex {
+    fn depthwise_conv2d(x: FlexTensor, weight: FlexTensor, options: ConvOptions<2>) -> FlexTensor {
+        let Some(geometry) = geometry(&x, &weight, &options) else {
+            return Flex::conv2d(x, weight, None, options);
+        };
+        let [out_h, out_w] = geometry.output();
+        let y = depthwise::forward(&f32s(&x), &f32s(&weight), None, &geometry);
+        flex([geometry.batch, geometry.channels, out_h, out_w], y)
+    }
+
+    fn depthwise_conv2d_x_backward(
+        x: FlexTensor,
+        weight: FlexTensor,
+        grad: FlexTensor,
+        options: ConvOptions<2>,
+    ) -> FlexTensor {
+        let Some(geometry) = geometry(&x, &weight, &options) else {
+            return Flex::conv2d_x_backward(x, weight, grad, options);
+        };
+        let dx = depthwise::input_grad(&f32s(&grad), &f32s(&weight), &geometry);
+        flex(
+            [
+                geometry.batch,
+                geometry.channels,
+                geometry.input[0],
+                geometry.input[1],
+            ],
+            dx,
+        )
+    }
+
+    fn depthwise_conv2d_weight_backward(
+        x: FlexTensor,
+        weight: FlexTensor,
+        grad: FlexTensor,
+        options: ConvOptions<2>,
+    ) -> FlexTensor {
+        let Some(geometry) = geometry(&x, &weight, &options) else {
+            return Flex::conv2d_weight_backward(x, weight, grad, options);
+        };
+        let dw = depthwise::weight_grad(&f32s(&x), &f32s(&grad), &geometry);
+        flex(
+            [geometry.channels, 1, geometry.kernel[0], geometry.kernel[1]],
+            dw,
+        )
+    }
+
+    fn relu6(x: FlexTensor) -> FlexTensor {
+        if x.dtype() != DType::F32 {
+            return Flex::float_clamp(x, 0.0.into(), 6.0.into());
+        }
+        let mut data = x.into_data();
+        match data.as_mut_slice::<f32>() {
+            Ok(values) => crate::model::cpu_ops::relu6_in_place(values),
+            // Not reachable for an f32 tensor.
+            Err(_) => {
+                return Flex::float_clamp(FlexTensor::from_data(data), 0.0.into(), 6.0.into());
+            }
+        }
+        FlexTensor::from_data(data)
+    }
+
+    fn relu6_backward(x: FlexTensor, grad: FlexTensor) -> FlexTensor {
+        if x.dtype() != DType::F32 || grad.dtype() != DType::F32 {
+            let grad = Flex::relu_backward(Flex::relu(x.clone()), grad);
+            let below_six = Flex::float_add_scalar(Flex::float_neg(x), 6.0.into());
+            return Flex::relu_backward(Flex::relu(below_six), grad);
+        }
+        let x = f32s(&x);
+        let mut data = grad.into_data();
+        if let Ok(grad) = data.as_mut_slice::<f32>() {
+            relu6_backward_in_place(&x, grad);
+        }
+        FlexTensor::from_data(data)
+    }
+}
+
+/// The depthwise geometry of `x` and `weight` under `options`, when mclcr's kernels take it
+/// (f32, `groups` = channels, one filter per channel, no dilation).
+fn geometry(
+    x: &FlexTensor,
+    weight: &FlexTensor,
+    options: &ConvOptions<2>,
+) -> Option<DepthwiseGeometry> {
+    let [batch, channels, h, w] = x.layout().shape().dims::<4>();
+    let [out, per_group, kh, kw] = weight.layout().shape().dims::<4>();
+    let usable = x.dtype() == DType::F32
+        && weight.dtype() == DType::F32
+        && options.groups == channels
+        && out == channels
+        && per_group == 1
+        && options.dilation == [1, 1];
+    usable.then(|| DepthwiseGeometry {
+        batch,
+        channels,
+        input: [h, w],
+        kernel: [kh, kw],
+        stride: options.stride,
+        pad_begin: options.padding_begin(),
+        pad_end: options.padding_end(),
+    })
+}
+
+/// The values of an f32 tensor in row-major order (borrowed when already laid out so).
+fn f32s(t: &FlexTensor) -> Cow<'_, [f32]> {
+    match t.as_slice::<f32>() {
+        Some(values) => Cow::Borrowed(values),
+        None => Cow::Owned(
+            t.to_contiguous()
+                .into_data()
+                .try_into_vec::<f32>()
+                .unwrap_or_default(),
+        ),
+    }
+}
+
+/// A flex tensor of `shape` holding `values`.
+fn flex(shape: [usize; 4], values: Vec<f32>) -> FlexTensor {
+    FlexTensor::from_data(TensorData::new(values, shape))
+}
+
+/// `grad` where `0 < x < 6`, else 0, in place (NaN inputs pass no gradient).
+fn relu6_backward_in_place(x: &[f32], grad: &mut [f32]) {
+    for (g, &x) in grad.iter_mut().zip(x) {
+        *g = if x > 0.0 && x < 6.0 { *g } else { 0.0 };
+    }
+}
+
+/// Whether [`depthwise_conv2d_with_bias`] takes `x` and `conv`: a depthwise convolution on a
+/// plain (no autodiff) f32 flex tensor.
+pub fn takes_depthwise_with_bias(x: &Tensor<4>, conv: &Conv2d) -> bool {
+    let device = x.device();
+    let [_, channels, _, _] = x.dims();
+    let [out, per_group, _, _] = conv.weight.dims();
+    !device.is_autodiff()
+        && device == Device::flex()
+        && x.dtype() == DType::F32
+        && conv.groups == channels
+        && out == channels
+        && per_group == 1
+        && conv.dilation == [1, 1]
+}
+
+/// A depthwise convolution with its bias on the plain flex device (inference: the batch norm
+/// folded in), in one pass; see [`takes_depthwise_with_bias`] (others go to `conv.forward`).
+pub fn depthwise_conv2d_with_bias(x: Tensor<4>, conv: &Conv2d) -> Tensor<4> {
+    if !takes_depthwise_with_bias(&x, conv) {
+        return conv.forward(x);
+    }
+    let device = x.device();
+    let [batch, channels, height, width] = x.dims();
+    let [_, _, kh, kw] = conv.weight.dims();
+    let (top, bottom) = padding(&conv.padding, 0, kh, conv.stride[0], height);
+    let (left, right) = padding(&conv.padding, 1, kw, conv.stride[1], width);
+    let geometry = DepthwiseGeometry {
+        batch,
+        channels,
+        input: [height, width],
+        kernel: [kh, kw],
+        stride: conv.stride,
+        pad_begin: [top, left],
+        pad_end: [bottom, right],
+    };
+    let values = |t: Tensor<1>| t.into_data().try_to_vec::<f32>().unwrap_or_default();
+    let weight = values(conv.weight.val().flatten(0, 3));
+    let bias = conv.bias.as_ref().map(|b| values(b.val()));
+    let data = x.into_data();
+    let Ok(input) = data.as_slice::<f32>() else {
+        return conv.forward(Tensor::from_data(data, &device));
+    };
+    let [out_h, out_w] = geometry.output();
+    let y = depthwise::forward(input, &weight, bias.as_deref(), &geometry);
+    Tensor::from_data(TensorData::new(y, [batch, channels, out_h, out_w]), &device)
+}
+
+/// `conv.forward(x)`, through [`depthwise_conv2d`] when `conv` is a depthwise convolution
+/// without bias or dilation (the backbone's), as one batched matrix product when it is a 1×1
+/// convolution on the CPU ([`pointwise_conv2d`]), else Burn's own.
+pub fn conv2d(x: Tensor<4>, conv: &Conv2d) -> Tensor<4> {
+    let [_, channels, height, width] = x.dims();
+    let [out, per_group, kh, kw] = conv.weight.dims();
+    let pointwise = [kh, kw] == [1, 1]
+        && conv.stride == [1, 1]
+        && conv.groups == 1
+        && per_group == channels
+        && padding(&conv.padding, 0, 1, 1, height) == (0, 0)
+        && padding(&conv.padding, 1, 1, 1, width) == (0, 0);
+    if pointwise && x.device() == Device::flex() {
+        return pointwise_conv2d(x, conv); // [batch, out, h, w]
+    }
+    let depthwise = conv.groups == channels
+        && out == channels
+        && per_group == 1
+        && conv.bias.is_none()
+        && conv.dilation == [1, 1];
+    if !depthwise {
+        return conv.forward(x); // [batch, out, h', w']
+    }
+    let rows = padding(&conv.padding, 0, kh, conv.stride[0], height);
+    let columns = padding(&conv.padding, 1, kw, conv.stride[1], width);
+    let options = ConvOptions::new_with_padding(conv.stride, [rows, columns], [1, 1], channels);
+    depthwise_conv2d(x, conv.weight.val(), options) // [batch, channels, h', w']
+}
+
+/// A 1×1 convolution as `weight [out, in] × x [in, h·w]` for every image: flex's convolution
+/// turns NCHW into NHWC and back around its matrix product, forward and backward, which costs
+/// twice the product itself; the batched product needs no layout change, and its backward is
+/// two more products (Burn's own).
+pub fn pointwise_conv2d(x: Tensor<4>, conv: &Conv2d) -> Tensor<4> {
+    let [batch, channels, height, width] = x.dims();
+    let [out, _, _, _] = conv.weight.dims();
+    let weight = conv.weight.val().reshape([1, out, channels]); // [1, out, in]
+    let y = weight.matmul(x.reshape([batch, channels, height * width])); // [batch, out, h·w]
+    let y = match &conv.bias {
+        Some(bias) => y + bias.val().reshape([1, out, 1]), // [batch, out, h·w]
+        None => y,
+    };
+    y.reshape([batch, out, height, width]) // [batch, out, h, w]
+}
+
+/// [`TrainingKernels::depthwise_conv2d`] on a [`Tensor`] (any device; recorded for autodiff).
+pub fn depthwise_conv2d(x: Tensor<4>, weight: Tensor<4>, options: ConvOptions<2>) -> Tensor<4> {
+    Tensor::from_dispatch(Dispatch::depthwise_conv2d(
+        x.into_dispatch(),
+        weight.into_dispatch(),
+        options,
+    ))
+}
+
+/// [`TrainingKernels::relu6`] on a [`Tensor`] (any device; recorded for autodiff).
+pub fn relu6<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    Tensor::from_dispatch(Dispatch::relu6(x.into_dispatch()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::module::Param;
+    use burn::nn::PaddingConfig2d;
+    use burn::tensor::Distribution;
+
+    fn random(shape: [usize; 4], device: &Device) -> Tensor<4> {
+        Tensor::random(shape, Distribution::Normal(0.0, 1.0), device)
+    }
+
+    fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+        t.into_data().try_to_vec::<f32>().expect("f32 tensor")
+    }
+
+    fn close(a: &[f32], b: &[f32], tolerance: f32, what: &str) {
+        assert_eq!(a.len(), b.len(), "{what}: lengths");
+        let worst = a
+            .iter()
+            .zip(b)
+            .map(|(a, b)| (a - b).abs() / (1.0 + b.abs()))
+            .fold(0.0f32, f32::max);
+        assert!(worst < tolerance, "{what}: off by {worst}");
+    }
+
+    /// The backbone's depthwise convolutions (TensorFlow "same" padding, asymmetric at stride 2)
+    /// and odd sizes.
+    fn depthwise_cases(device: &Device) -> Vec<(Conv2d, [usize; 4])> {
+        [
+            (3, 1, [2, 4, 9, 7]),
+            (3, 2, [2, 4, 8, 8]),
+            (5, 2, [1, 3, 9, 10]),
+            (5, 1, [2, 2, 6, 5]),
+            (3, 2, [1, 2, 1, 1]),
+        ]
+        .into_iter()
+        .map(|(kernel, stride, shape)| {
+            let channels = shape[1];
+            let conv = burn::nn::conv::Conv2dConfig::new([channels, channels], [kernel; 2])
+                .with_stride([stride; 2])
+                .with_groups(channels)
+                .with_padding(PaddingConfig2d::Same)
+                .with_bias(false)
+                .init(device);
+            (conv, shape)
+        })
+        .collect()
+    }
+
+    /// 1×1 convolutions (the expansions and projections), with and without a bias.
+    fn pointwise_cases(device: &Device) -> Vec<(Conv2d, [usize; 4])> {
+        [(3, 5, true, [2, 3, 4, 6]), (4, 2, false, [1, 4, 3, 3])]
+            .into_iter()
+            .map(|(cin, cout, bias, shape)| {
+                let conv = burn::nn::conv::Conv2dConfig::new([cin, cout], [1, 1])
+                    .with_bias(bias)
+                    .init(device);
+                (conv, shape)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn fast_convolutions_match_burn_forward_and_backward() {
+        let device = Device::flex().autodiff();
+        let cases = depthwise_cases(&device)
+            .into_iter()
+            .chain(pointwise_cases(&device));
+        for (conv, shape) in cases {
+            let x = random(shape, &device).require_grad();
+            let upstream = random(conv.forward(x.clone()).dims(), &device);
+            let ours = conv2d(x.clone(), &conv);
+            let burns = conv.forward(x.clone());
+            let what = format!("{shape:?} stride {:?}", conv.stride);
+            close(&values(ours.clone()), &values(burns.clone()), 1e-5, &what);
+            let ours_grads = (ours * upstream.clone()).sum().backward();
+            let burns_grads = (burns * upstream).sum().backward();
+            for (name, ours, burns) in [
+                (
+                    "x",
+                    x.grad(&ours_grads).map(values),
+                    x.grad(&burns_grads).map(values),
+                ),
+                (
+                    "weight",
+                    conv.weight.val().grad(&ours_grads).map(values),
+                    conv.weight.val().grad(&burns_grads).map(values),
+                ),
+                (
+                    "bias",
+                    conv.bias
+                        .as_ref()
+                        .and_then(|b| b.val().grad(&ours_grads))
+                        .map(values),
+                    conv.bias
+                        .as_ref()
+                        .and_then(|b| b.val().grad(&burns_grads))
+                        .map(values),
+                ),
+            ] {
+                if name == "bias" && conv.bias.is_none() {
+                    continue;
+                }
+                let (ours, burns) = (ours.expect("our gradient"), burns.expect("Burn's gradient"));
+                close(&ours, &burns, 1e-4, &format!("{what}: d{name}"));
+            }
+        }
+    }
+
+    /// Central finite differences of `Σ upstream · f(x)` against the recorded gradient, at a few
+    /// inputs.
+    fn finite_difference_check(
+        f: &dyn Fn(Tensor<4>) -> Tensor<4>,
+        x: Vec<f32>,
+        shape: [usize; 4],
+        what: &str,
+    ) {
+        let device = Device::flex().autodiff();
+        let input = |v: Vec<f32>| Tensor::<4>::from_data(TensorData::new(v, shape), &device);
+        let x_tensor = input(x.clone()).require_grad();
+        let out = f(x_tensor.clone());
+        let upstream = random(out.dims(), &device);
+        let grads = (out * upstream.clone()).sum().backward();
+        let analytic = values(x_tensor.grad(&grads).expect("a gradient"));
+        let loss = |v: Vec<f32>| -> f64 {
+            values(f(input(v)) * upstream.clone())
+                .iter()
+                .map(|&p| p as f64)
+                .sum()
+        };
+        let h = 1e-2f32;
+        for i in (0..x.len()).step_by((x.len() / 23).max(1)) {
+            let (mut plus, mut minus) = (x.clone(), x.clone());
+            plus[i] += h;
+            minus[i] -= h;
+            let numeric = ((loss(plus) - loss(minus)) / (2.0 * h as f64)) as f32;
+            assert!(
+                (numeric - analytic[i]).abs() < 2e-2 * (1.0 + numeric.abs()),
+                "{what}: d/dx[{i}] numeric {numeric} vs {}",
+                analytic[i]
+            );
+        }
+    }
+
+    #[test]
+    fn fast_convolution_gradients_match_finite_differences() {
+        let device = Device::flex().autodiff();
+        let cases = depthwise_cases(&device)
+            .into_iter()
+            .chain(pointwise_cases(&device));
+        for (conv, shape) in cases {
+            let x = values(random(shape, &device));
+            let what = format!("conv {shape:?} stride {:?}", conv.stride);
+            finite_difference_check(&|x| conv2d(x, &conv), x, shape, &what);
+            // The weight gradient: the same check with the roles swapped (the weight as input).
+            let input = random(shape, &device);
+            let weight = values(conv.weight.val());
+            let weight_shape = conv.weight.dims();
+            let with_weight = |w: Tensor<4>| {
+                let conv = Conv2d {
+                    weight: Param::from_tensor(w),
+                    ..conv.clone()
+                };
+                conv2d(input.clone(), &conv)
+            };
+            finite_difference_check(
+                &with_weight,
+                weight,
+                weight_shape,
+                &format!("{what}, weight"),
+            );
+        }
+    }
+
+    #[test]
+    fn relu6_matches_the_clamp_and_finite_differences() {
+        let device = Device::flex().autodiff();
+        // Away from the corners 0 and 6, where the derivative jumps.
+        let x: Vec<f32> = (0..2 * 3 * 4 * 5)
+            .map(|i| -3.1 + i as f32 * 0.0763)
+            .filter(|v| (v.abs() > 0.05) && ((v - 6.0).abs() > 0.05))
+            .take(96)
+            .collect();
+        let shape = [2, 3, 4, 4];
+        let tensor = Tensor::<4>::from_data(TensorData::new(x.clone(), shape), &device);
+        close(
+            &values(relu6(tensor.clone())),
+            &values(tensor.clamp(0.0, 6.0)),
+            0.0 + f32::EPSILON,
+            "relu6",
+        );
+        finite_difference_check(&|x| relu6(x), x, shape, "relu6");
+        // On the plain device the same values, and the corners pass no gradient (as PyTorch).
+        let corners = Tensor::<1>::from_floats([0.0, 6.0, 3.0, -1.0, 7.0], &device).require_grad();
+        let grads = relu6(corners.clone()).sum().backward();
+        assert_eq!(
+            values1(corners.grad(&grads).expect("a gradient")),
+            [0.0, 0.0, 1.0, 0.0, 0.0]
+        );
+    }
+
+    fn values1(t: Tensor<1>) -> Vec<f32> {
+        t.into_data().try_to_vec::<f32>().expect("f32 tensor")
+    }
+}
