@@ -176,3 +176,22 @@ pub enum TrainError {
     #[error("{0}")]
     Options(String),
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_read_line_gives_files_rate_and_time_left() {
+        let event = TrainEvent::ReadProgress {
+            read: 1000,
+            total: 3831,
+            elapsed_seconds: 100.0,
+        };
+        assert_eq!(
+            event.read_line().as_deref(),
+            Some("reading faces: 1000/3831 files  10.0 files/s  eta 283s")
+        );
+        assert_eq!(TrainEvent::Reading.read_line(), None);
+    }
+}

@@ -18,7 +18,7 @@ pub mod autodiff;
 pub mod depthwise;
 
 use burn::backend::flex::FlexTensor;
-use burn::backend::ops::{ActivationOps, ConvOptions, FloatTensorOps, ModuleOps};
+use burn::backend::ops::{ConvOptions, FloatTensorOps, ModuleOps};
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, Cube, Dispatch, Flex, backend_extension};
 use burn::prelude::*;
@@ -71,10 +71,7 @@ pub trait TrainingKernels: Backend {
     /// The gradient of [`TrainingKernels::relu6`]: `grad` where `0 < x < 6`, else 0 (PyTorch's
     /// rule at the two corners).
     fn relu6_backward(x: FloatTensor<Self>, grad: FloatTensor<Self>) -> FloatTensor<Self> {
-        // relu_backward(out, g) keeps g where out > 0: first where x > 0, then where 6 − x > 0.
-        let grad = Self::relu_backward(Self::relu(x.clone()), grad);
-        let below_six = Self::float_add_scalar(Self::float_neg(x), 6.0.into());
-        Self::relu_backward(Self::relu(below_six), grad)
+        relu6_backward_by_relu::<Self>(x, grad)
     }
 }
 
@@ -145,9 +142,7 @@ impl TrainingKernels for Flex {
 
     fn relu6_backward(x: FlexTensor, grad: FlexTensor) -> FlexTensor {
         if x.dtype() != DType::F32 || grad.dtype() != DType::F32 {
-            let grad = Flex::relu_backward(Flex::relu(x.clone()), grad);
-            let below_six = Flex::float_add_scalar(Flex::float_neg(x), 6.0.into());
-            return Flex::relu_backward(Flex::relu(below_six), grad);
+            return relu6_backward_by_relu::<Flex>(x, grad);
         }
         let x = f32s(&x);
         let mut data = grad.into_data();
@@ -156,6 +151,14 @@ impl TrainingKernels for Flex {
         }
         FlexTensor::from_data(data)
     }
+}
+
+/// The ReLU6 gradient from Burn's ReLU backward: `relu_backward(out, g)` keeps `g` where
+/// `out > 0`, first where `x > 0`, then where `6 − x > 0`.
+fn relu6_backward_by_relu<B: Backend>(x: FloatTensor<B>, grad: FloatTensor<B>) -> FloatTensor<B> {
+    let grad = B::relu_backward(B::relu(x.clone()), grad);
+    let below_six = B::float_add_scalar(B::float_neg(x), 6.0.into());
+    B::relu_backward(B::relu(below_six), grad)
 }
 
 /// The depthwise geometry of `x` and `weight` under `options`, when mclcr's kernels take it
