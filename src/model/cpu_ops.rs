@@ -15,11 +15,13 @@
 //! `erf` (Abramowitz & Stegun 7.1.26, the formula PyTorch's vectorised CPU `erf` uses); the
 //! convolution to float summation order. `tools/bench/bench.py --stages` shows their effect.
 
-use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2d;
 use burn::prelude::*;
 use burn::tensor::activation;
 use rayon::prelude::*;
+
+use super::kernels::padding;
+use super::kernels::relu6::relu6_slice;
 
 /// Elements per rayon task; smaller tensors run on the calling thread.
 const CHUNK: usize = 1 << 14;
@@ -135,31 +137,6 @@ pub fn conv2d(x: Tensor<4>, conv: &Conv2d) -> Tensor<4> {
     Tensor::stack::<3>(outputs, 0).reshape([batch, out_channels, oh, ow])
 }
 
-/// (before, after) padding of axis `axis` (0: rows, 1: columns), as Burn's `Conv2d` computes it.
-pub(crate) fn padding(
-    config: &PaddingConfig2d,
-    axis: usize,
-    kernel: usize,
-    stride: usize,
-    size: usize,
-) -> (usize, usize) {
-    match config {
-        PaddingConfig2d::Valid => (0, 0),
-        PaddingConfig2d::Same => {
-            let out = size.div_ceil(stride);
-            let total = (out.saturating_sub(1) * stride + kernel).saturating_sub(size);
-            (total / 2, total - total / 2)
-        }
-        &PaddingConfig2d::Explicit(top, left, bottom, right) => {
-            if axis == 0 {
-                (top, bottom)
-            } else {
-                (left, right)
-            }
-        }
-    }
-}
-
 /// Shapes of one image's convolution.
 struct Geometry {
     channels: usize,
@@ -208,22 +185,6 @@ impl Geometry {
     }
 }
 
-/// ReLU6 in place, split across rayon's threads for large slices.
-pub(crate) fn relu6_in_place(values: &mut [f32]) {
-    if values.len() >= 4 * CHUNK {
-        values.par_chunks_mut(CHUNK).for_each(relu6_slice);
-    } else {
-        relu6_slice(values);
-    }
-}
-
-fn relu6_slice(values: &mut [f32]) {
-    for x in values {
-        // NaN stays NaN and −0 stays −0, as with Burn's clamp.
-        *x = x.clamp(0.0, 6.0);
-    }
-}
-
 fn gelu_slice(values: &mut [f32]) {
     for x in values {
         *x = 0.5 * *x * (1.0 + erf(*x / std::f32::consts::SQRT_2));
@@ -260,6 +221,7 @@ fn exp(x: f32) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use burn::nn::PaddingConfig2d;
     use burn::tensor::Distribution;
 
     /// erf by its Taylor series in f64 (accurate to ~1e-13 for |x| ≤ 3).

@@ -20,7 +20,7 @@ use crate::imaging::inputs::collect_inputs;
 use crate::imaging::landmarks::Landmarker;
 use crate::rng::Rng;
 use crate::train::face_cache::{CachedFace, FaceCache};
-use crate::train::selfblend::{SelfBlendConfig, ellipse_hull, self_blend};
+use crate::train::selfblend::{SelfBlendConfig, face_hull, self_blend};
 use crate::weights::assets;
 
 /// One face ready for training: the crop at the model's input size and the face box in it.
@@ -456,36 +456,6 @@ fn read_in_parallel(
         results[i] = result;
     }
     results
-}
-
-/// The face region for self-blending: the hull of the landmarks (with the lower forehead), or an
-/// ellipse in the face box when the landmarks make no plausible face (their hull covers less
-/// than a fifth, or more than three times, the box's area).
-pub fn face_hull(
-    landmarks: Option<&crate::imaging::landmarks::Landmarks68>,
-    face: &FaceBox,
-) -> Vec<(f32, f32)> {
-    let box_area = (face.width * face.height) as f32;
-    landmarks
-        .map(|l| l.face_hull())
-        .filter(|hull| {
-            let area = polygon_area(hull);
-            hull.len() >= 3 && area > 0.2 * box_area && area < 3.0 * box_area
-        })
-        .unwrap_or_else(|| ellipse_hull(face, 48))
-}
-
-/// Area of a simple polygon (shoelace formula).
-fn polygon_area(polygon: &[(f32, f32)]) -> f32 {
-    let n = polygon.len();
-    (0..n)
-        .map(|i| {
-            let (a, b) = (polygon[i], polygon[(i + 1) % n]);
-            a.0 * b.1 - b.0 * a.1
-        })
-        .sum::<f32>()
-        .abs()
-        / 2.0
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 //!
 //! The face region is a convex polygon: the hull of the 68 facial landmarks with the lower
 //! forehead (`crate::imaging::landmarks::Landmarks68::face_hull`), or [`ellipse_hull`] fitted to the
-//! detector's box when the landmarks make no plausible face (`crate::train::dataset::face_hull`).
+//! detector's box when the landmarks make no plausible face ([`face_hull`]).
 
 use image::imageops::FilterType;
 use image::{GrayImage, Luma, Rgb, RgbImage};
@@ -79,6 +79,36 @@ impl Default for SelfBlendConfig {
             blur_sigma: [2.0, 8.0],
         }
     }
+}
+
+/// The face region for self-blending: the hull of the landmarks (with the lower forehead), or an
+/// ellipse in the face box when the landmarks make no plausible face (their hull covers less
+/// than a fifth, or more than three times, the box's area).
+pub fn face_hull(
+    landmarks: Option<&crate::imaging::landmarks::Landmarks68>,
+    face: &FaceBox,
+) -> Vec<(f32, f32)> {
+    let box_area = (face.width * face.height) as f32;
+    landmarks
+        .map(|l| l.face_hull())
+        .filter(|hull| {
+            let area = polygon_area(hull);
+            hull.len() >= 3 && area > 0.2 * box_area && area < 3.0 * box_area
+        })
+        .unwrap_or_else(|| ellipse_hull(face, 48))
+}
+
+/// Area of a simple polygon (shoelace formula).
+fn polygon_area(polygon: &[(f32, f32)]) -> f32 {
+    let n = polygon.len();
+    (0..n)
+        .map(|i| {
+            let (a, b) = (polygon[i], polygon[(i + 1) % n]);
+            a.0 * b.1 - b.0 * a.1
+        })
+        .sum::<f32>()
+        .abs()
+        / 2.0
 }
 
 /// An ellipse inscribed in a face box (narrower than the box, reaching from the brows to the

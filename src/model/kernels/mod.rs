@@ -16,6 +16,7 @@
 
 pub mod autodiff;
 pub mod depthwise;
+pub mod relu6;
 
 use burn::backend::flex::FlexTensor;
 use burn::backend::ops::{ConvOptions, FloatTensorOps, ModuleOps};
@@ -27,7 +28,7 @@ use std::borrow::Cow;
 
 use burn::nn::conv::Conv2d;
 
-use super::cpu_ops::padding;
+use burn::nn::PaddingConfig2d;
 use depthwise::DepthwiseGeometry;
 
 /// Operations with a fast CPU forward and backward pass (see the module documentation).
@@ -131,7 +132,7 @@ impl TrainingKernels for Flex {
         }
         let mut data = x.into_data();
         match data.as_mut_slice::<f32>() {
-            Ok(values) => crate::model::cpu_ops::relu6_in_place(values),
+            Ok(values) => relu6::relu6_in_place(values),
             // Not reachable for an f32 tensor.
             Err(_) => {
                 return Flex::float_clamp(FlexTensor::from_data(data), 0.0.into(), 6.0.into());
@@ -147,7 +148,7 @@ impl TrainingKernels for Flex {
         let x = f32s(&x);
         let mut data = grad.into_data();
         if let Ok(grad) = data.as_mut_slice::<f32>() {
-            relu6_backward_in_place(&x, grad);
+            relu6::relu6_backward_in_place(&x, grad);
         }
         FlexTensor::from_data(data)
     }
@@ -203,13 +204,6 @@ fn f32s(t: &FlexTensor) -> Cow<'_, [f32]> {
 /// A flex tensor of `shape` holding `values`.
 fn flex(shape: [usize; 4], values: Vec<f32>) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(values, shape))
-}
-
-/// `grad` where `0 < x < 6`, else 0, in place (NaN inputs pass no gradient).
-fn relu6_backward_in_place(x: &[f32], grad: &mut [f32]) {
-    for (g, &x) in grad.iter_mut().zip(x) {
-        *g = if x > 0.0 && x < 6.0 { *g } else { 0.0 };
-    }
 }
 
 /// Whether [`depthwise_conv2d_with_bias`] takes `x` and `conv`: a depthwise convolution on a
@@ -318,208 +312,30 @@ pub fn relu6<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     Tensor::from_dispatch(Dispatch::relu6(x.into_dispatch()))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use burn::module::Param;
-    use burn::nn::PaddingConfig2d;
-    use burn::tensor::Distribution;
-
-    fn random(shape: [usize; 4], device: &Device) -> Tensor<4> {
-        Tensor::random(shape, Distribution::Normal(0.0, 1.0), device)
-    }
-
-    fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-        t.into_data().try_to_vec::<f32>().expect("f32 tensor")
-    }
-
-    fn close(a: &[f32], b: &[f32], tolerance: f32, what: &str) {
-        assert_eq!(a.len(), b.len(), "{what}: lengths");
-        let worst = a
-            .iter()
-            .zip(b)
-            .map(|(a, b)| (a - b).abs() / (1.0 + b.abs()))
-            .fold(0.0f32, f32::max);
-        assert!(worst < tolerance, "{what}: off by {worst}");
-    }
-
-    /// The backbone's depthwise convolutions (TensorFlow "same" padding, asymmetric at stride 2)
-    /// and odd sizes.
-    fn depthwise_cases(device: &Device) -> Vec<(Conv2d, [usize; 4])> {
-        [
-            (3, 1, [2, 4, 9, 7]),
-            (3, 2, [2, 4, 8, 8]),
-            (5, 2, [1, 3, 9, 10]),
-            (5, 1, [2, 2, 6, 5]),
-            (3, 2, [1, 2, 1, 1]),
-        ]
-        .into_iter()
-        .map(|(kernel, stride, shape)| {
-            let channels = shape[1];
-            let conv = burn::nn::conv::Conv2dConfig::new([channels, channels], [kernel; 2])
-                .with_stride([stride; 2])
-                .with_groups(channels)
-                .with_padding(PaddingConfig2d::Same)
-                .with_bias(false)
-                .init(device);
-            (conv, shape)
-        })
-        .collect()
-    }
-
-    /// 1×1 convolutions (the expansions and projections), with and without a bias.
-    fn pointwise_cases(device: &Device) -> Vec<(Conv2d, [usize; 4])> {
-        [(3, 5, true, [2, 3, 4, 6]), (4, 2, false, [1, 4, 3, 3])]
-            .into_iter()
-            .map(|(cin, cout, bias, shape)| {
-                let conv = burn::nn::conv::Conv2dConfig::new([cin, cout], [1, 1])
-                    .with_bias(bias)
-                    .init(device);
-                (conv, shape)
-            })
-            .collect()
-    }
-
-    #[test]
-    fn fast_convolutions_match_burn_forward_and_backward() {
-        let device = Device::flex().autodiff();
-        let cases = depthwise_cases(&device)
-            .into_iter()
-            .chain(pointwise_cases(&device));
-        for (conv, shape) in cases {
-            let x = random(shape, &device).require_grad();
-            let upstream = random(conv.forward(x.clone()).dims(), &device);
-            let ours = conv2d(x.clone(), &conv);
-            let burns = conv.forward(x.clone());
-            let what = format!("{shape:?} stride {:?}", conv.stride);
-            close(&values(ours.clone()), &values(burns.clone()), 1e-5, &what);
-            let ours_grads = (ours * upstream.clone()).sum().backward();
-            let burns_grads = (burns * upstream).sum().backward();
-            for (name, ours, burns) in [
-                (
-                    "x",
-                    x.grad(&ours_grads).map(values),
-                    x.grad(&burns_grads).map(values),
-                ),
-                (
-                    "weight",
-                    conv.weight.val().grad(&ours_grads).map(values),
-                    conv.weight.val().grad(&burns_grads).map(values),
-                ),
-                (
-                    "bias",
-                    conv.bias
-                        .as_ref()
-                        .and_then(|b| b.val().grad(&ours_grads))
-                        .map(values),
-                    conv.bias
-                        .as_ref()
-                        .and_then(|b| b.val().grad(&burns_grads))
-                        .map(values),
-                ),
-            ] {
-                if name == "bias" && conv.bias.is_none() {
-                    continue;
-                }
-                let (ours, burns) = (ours.expect("our gradient"), burns.expect("Burn's gradient"));
-                close(&ours, &burns, 1e-4, &format!("{what}: d{name}"));
+/// (before, after) padding of axis `axis` (0: rows, 1: columns), as Burn's `Conv2d` computes it.
+pub(crate) fn padding(
+    config: &PaddingConfig2d,
+    axis: usize,
+    kernel: usize,
+    stride: usize,
+    size: usize,
+) -> (usize, usize) {
+    match config {
+        PaddingConfig2d::Valid => (0, 0),
+        PaddingConfig2d::Same => {
+            let out = size.div_ceil(stride);
+            let total = (out.saturating_sub(1) * stride + kernel).saturating_sub(size);
+            (total / 2, total - total / 2)
+        }
+        &PaddingConfig2d::Explicit(top, left, bottom, right) => {
+            if axis == 0 {
+                (top, bottom)
+            } else {
+                (left, right)
             }
         }
     }
-
-    /// Central finite differences of `Σ upstream · f(x)` against the recorded gradient, at a few
-    /// inputs.
-    fn finite_difference_check(
-        f: &dyn Fn(Tensor<4>) -> Tensor<4>,
-        x: Vec<f32>,
-        shape: [usize; 4],
-        what: &str,
-    ) {
-        let device = Device::flex().autodiff();
-        let input = |v: Vec<f32>| Tensor::<4>::from_data(TensorData::new(v, shape), &device);
-        let x_tensor = input(x.clone()).require_grad();
-        let out = f(x_tensor.clone());
-        let upstream = random(out.dims(), &device);
-        let grads = (out * upstream.clone()).sum().backward();
-        let analytic = values(x_tensor.grad(&grads).expect("a gradient"));
-        let loss = |v: Vec<f32>| -> f64 {
-            values(f(input(v)) * upstream.clone())
-                .iter()
-                .map(|&p| p as f64)
-                .sum()
-        };
-        let h = 1e-2f32;
-        for i in (0..x.len()).step_by((x.len() / 23).max(1)) {
-            let (mut plus, mut minus) = (x.clone(), x.clone());
-            plus[i] += h;
-            minus[i] -= h;
-            let numeric = ((loss(plus) - loss(minus)) / (2.0 * h as f64)) as f32;
-            assert!(
-                (numeric - analytic[i]).abs() < 2e-2 * (1.0 + numeric.abs()),
-                "{what}: d/dx[{i}] numeric {numeric} vs {}",
-                analytic[i]
-            );
-        }
-    }
-
-    #[test]
-    fn fast_convolution_gradients_match_finite_differences() {
-        let device = Device::flex().autodiff();
-        let cases = depthwise_cases(&device)
-            .into_iter()
-            .chain(pointwise_cases(&device));
-        for (conv, shape) in cases {
-            let x = values(random(shape, &device));
-            let what = format!("conv {shape:?} stride {:?}", conv.stride);
-            finite_difference_check(&|x| conv2d(x, &conv), x, shape, &what);
-            // The weight gradient: the same check with the roles swapped (the weight as input).
-            let input = random(shape, &device);
-            let weight = values(conv.weight.val());
-            let weight_shape = conv.weight.dims();
-            let with_weight = |w: Tensor<4>| {
-                let conv = Conv2d {
-                    weight: Param::from_tensor(w),
-                    ..conv.clone()
-                };
-                conv2d(input.clone(), &conv)
-            };
-            finite_difference_check(
-                &with_weight,
-                weight,
-                weight_shape,
-                &format!("{what}, weight"),
-            );
-        }
-    }
-
-    #[test]
-    fn relu6_matches_the_clamp_and_finite_differences() {
-        let device = Device::flex().autodiff();
-        // Away from the corners 0 and 6, where the derivative jumps.
-        let x: Vec<f32> = (0..2 * 3 * 4 * 5)
-            .map(|i| -3.1 + i as f32 * 0.0763)
-            .filter(|v| (v.abs() > 0.05) && ((v - 6.0).abs() > 0.05))
-            .take(96)
-            .collect();
-        let shape = [2, 3, 4, 4];
-        let tensor = Tensor::<4>::from_data(TensorData::new(x.clone(), shape), &device);
-        close(
-            &values(relu6(tensor.clone())),
-            &values(tensor.clamp(0.0, 6.0)),
-            0.0 + f32::EPSILON,
-            "relu6",
-        );
-        finite_difference_check(&|x| relu6(x), x, shape, "relu6");
-        // On the plain device the same values, and the corners pass no gradient (as PyTorch).
-        let corners = Tensor::<1>::from_floats([0.0, 6.0, 3.0, -1.0, 7.0], &device).require_grad();
-        let grads = relu6(corners.clone()).sum().backward();
-        assert_eq!(
-            values1(corners.grad(&grads).expect("a gradient")),
-            [0.0, 0.0, 1.0, 0.0, 0.0]
-        );
-    }
-
-    fn values1(t: Tensor<1>) -> Vec<f32> {
-        t.into_data().try_to_vec::<f32>().expect("f32 tensor")
-    }
 }
+
+#[cfg(test)]
+mod tests;
