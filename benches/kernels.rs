@@ -1,11 +1,15 @@
 //! Times mclcr's depthwise-convolution kernels (`src/model/kernels/depthwise.rs`) on the
 //! shapes of the default network's backbone at batch 8: forward, input gradient and weight
-//! gradient, milliseconds per call (mean of 3 after one warm-up).
+//! gradient, milliseconds per call (mean of 3 after one warm-up); and, for comparison, Burn's
+//! own depthwise convolution on the CPU (flex under autodiff), forward plus both gradients.
 //!
 //! `cargo bench --bench kernels` (threads: `RAYON_NUM_THREADS`).
 
 use std::time::Instant;
 
+use burn::backend::ops::ConvOptions;
+use burn::prelude::*;
+use burn::tensor::module::conv2d;
 use mclcr::model::kernels::depthwise::{DepthwiseGeometry, forward, input_grad, weight_grad};
 
 /// (channels, input side, kernel, stride) of each depthwise layer shape in EfficientNet-Lite0
@@ -28,8 +32,10 @@ const LAYERS: [(usize, usize, usize, usize); 12] = [
 fn main() {
     mclcr::device::keep_freed_memory();
     let batch = 8;
-    let mut total = [0.0f64; 3];
-    println!("channels  side  kernel  stride   forward ms  input grad ms  weight grad ms");
+    let mut total = [0.0f64; 4];
+    println!(
+        "channels  side  kernel  stride   forward ms  input grad ms  weight grad ms   all three   Burn's"
+    );
     for (channels, side, kernel, stride) in LAYERS {
         let out = side.div_ceil(stride);
         let pad = ((out - 1) * stride + kernel).saturating_sub(side);
@@ -47,7 +53,9 @@ fn main() {
         let [oh, ow] = g.output();
         let dy = vec![0.3f32; batch * channels * oh * ow];
         let mut ms = [0.0f64; 3];
+        let mut burn = 0.0f64;
         for round in 0..4 {
+            let burns = time(|| burn_depthwise(&x, &w, &g));
             let timed: [f64; 3] = [
                 time(|| forward(&x, &w, None, &g).len()),
                 time(|| input_grad(&dy, &w, &g).len()),
@@ -57,20 +65,65 @@ fn main() {
                 for k in 0..3 {
                     ms[k] += timed[k] / 3.0;
                 }
+                burn += burns / 3.0;
             }
         }
         for k in 0..3 {
             total[k] += ms[k];
         }
+        total[3] += burn;
+        let ours = ms.iter().sum::<f64>();
         println!(
-            "{channels:>8}  {side:>4}  {kernel:>6}  {stride:>6}   {:>10.1}  {:>13.1}  {:>14.1}",
+            "{channels:>8}  {side:>4}  {kernel:>6}  {stride:>6}   {:>10.1}  {:>13.1}  {:>14.1}  {ours:>10.1}  {burn:>7.1}",
             ms[0], ms[1], ms[2]
         );
     }
     println!(
-        "all layer shapes once          {:>10.1}  {:>13.1}  {:>14.1}",
-        total[0], total[1], total[2]
+        "all layer shapes once          {:>10.1}  {:>13.1}  {:>14.1}  {:>10.1}  {:>7.1}",
+        total[0],
+        total[1],
+        total[2],
+        total[0] + total[1] + total[2],
+        total[3]
     );
+}
+
+/// Burn's depthwise convolution on flex under autodiff, forward and both gradients (through a
+/// sum, which adds one cheap pass); returns a value so that nothing is optimised away.
+fn burn_depthwise(x: &[f32], w: &[f32], g: &DepthwiseGeometry) -> usize {
+    let device = Device::flex().autodiff();
+    let [h, wd] = g.input;
+    let x = Tensor::<4>::from_data(
+        TensorData::new(x.to_vec(), [g.batch, g.channels, h, wd]),
+        &device,
+    )
+    .require_grad();
+    let weight = Tensor::<4>::from_data(
+        TensorData::new(w.to_vec(), [g.channels, 1, g.kernel[0], g.kernel[1]]),
+        &device,
+    )
+    .require_grad();
+    let options = ConvOptions::new_with_padding(
+        g.stride,
+        [
+            (g.pad_begin[0], g.pad_end[0]),
+            (g.pad_begin[1], g.pad_end[1]),
+        ],
+        [1, 1],
+        g.channels,
+    );
+    let grads = conv2d(x.clone(), weight.clone(), None, options)
+        .sum()
+        .backward();
+    let dx = x
+        .grad(&grads)
+        .map(|t| t.into_data().num_elements())
+        .unwrap_or(0);
+    let dw = weight
+        .grad(&grads)
+        .map(|t| t.into_data().num_elements())
+        .unwrap_or(0);
+    dx + dw
 }
 
 /// Milliseconds `f` takes.
