@@ -160,20 +160,26 @@ impl Progress {
         }
     }
 
+    /// A line of progress: rewritten in place on a terminal; in a log, printed when `last` or
+    /// when [`LOG_EVERY`] has passed since the previous one.
+    fn progress_line(&mut self, line: &str, last: bool) {
+        if self.terminal {
+            eprint!("\r{line}   ");
+        } else if last || self.last_line.is_none_or(|t| t.elapsed() >= LOG_EVERY) {
+            self.last_line = Some(Instant::now());
+            eprintln!("{line}");
+        }
+    }
+
     fn render(&mut self, event: &TrainEvent) {
         let terminal = self.terminal;
         match event {
             TrainEvent::Reading => eprintln!("mclcr: reading faces…"),
             TrainEvent::ReadProgress { read, total, .. } => {
                 let line = event.read_line().unwrap_or_default();
-                if terminal {
-                    eprint!("\r{line}   ");
-                    if read == total {
-                        eprintln!();
-                    }
-                } else if read == total || self.last_line.is_none_or(|t| t.elapsed() >= LOG_EVERY) {
-                    self.last_line = Some(Instant::now());
-                    eprintln!("mclcr: {line}");
+                self.progress_line(&format!("mclcr: {line}"), read == total);
+                if terminal && read == total {
+                    eprintln!();
                 }
             }
             TrainEvent::DataRead {
@@ -199,12 +205,7 @@ impl Progress {
             }
             TrainEvent::Step { step, steps, .. } => {
                 let line = event.step_line().unwrap_or_default();
-                if terminal {
-                    eprint!("\r{line}   ");
-                } else if step == steps || self.last_line.is_none_or(|t| t.elapsed() >= LOG_EVERY) {
-                    self.last_line = Some(Instant::now());
-                    eprintln!("{line}");
-                }
+                self.progress_line(&line, step == steps);
             }
             TrainEvent::Started {
                 first_epoch,

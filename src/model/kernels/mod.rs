@@ -162,22 +162,19 @@ fn relu6_backward_by_relu<B: Backend>(x: FloatTensor<B>, grad: FloatTensor<B>) -
     B::relu_backward(B::relu(below_six), grad)
 }
 
-/// The depthwise geometry of `x` and `weight` under `options`, when mclcr's kernels take it
-/// (f32, `groups` = channels, one filter per channel, no dilation).
-fn geometry(
-    x: &FlexTensor,
-    weight: &FlexTensor,
+/// The geometry of a depthwise convolution (`groups` = channels, one filter per channel, no
+/// dilation) of `x` `[batch, channels, h, w]` by `weight` `[out, per group, kh, kw]` under
+/// `options`; `None` for any other convolution.
+fn depthwise_geometry(
+    [batch, channels, h, w]: [usize; 4],
+    [out, per_group, kh, kw]: [usize; 4],
     options: &ConvOptions<2>,
 ) -> Option<DepthwiseGeometry> {
-    let [batch, channels, h, w] = x.layout().shape().dims::<4>();
-    let [out, per_group, kh, kw] = weight.layout().shape().dims::<4>();
-    let usable = x.dtype() == DType::F32
-        && weight.dtype() == DType::F32
-        && options.groups == channels
+    let depthwise = options.groups == channels
         && out == channels
         && per_group == 1
         && options.dilation == [1, 1];
-    usable.then(|| DepthwiseGeometry {
+    depthwise.then(|| DepthwiseGeometry {
         batch,
         channels,
         input: [h, w],
@@ -186,6 +183,31 @@ fn geometry(
         pad_begin: options.padding_begin(),
         pad_end: options.padding_end(),
     })
+}
+
+/// [`depthwise_geometry`] of two f32 flex tensors (mclcr's kernels take f32 only).
+fn geometry(
+    x: &FlexTensor,
+    weight: &FlexTensor,
+    options: &ConvOptions<2>,
+) -> Option<DepthwiseGeometry> {
+    if x.dtype() != DType::F32 || weight.dtype() != DType::F32 {
+        return None;
+    }
+    depthwise_geometry(
+        x.layout().shape().dims::<4>(),
+        weight.layout().shape().dims::<4>(),
+        options,
+    )
+}
+
+/// The options `conv` runs `x` (`height × width`) with: its stride, groups and dilation, and
+/// its padding resolved as Burn's `Conv2d` resolves it.
+fn conv_options(conv: &Conv2d, height: usize, width: usize) -> ConvOptions<2> {
+    let [_, _, kh, kw] = conv.weight.dims();
+    let rows = padding(&conv.padding, 0, kh, conv.stride[0], height);
+    let columns = padding(&conv.padding, 1, kw, conv.stride[1], width);
+    ConvOptions::new_with_padding(conv.stride, [rows, columns], conv.dilation, conv.groups)
 }
 
 /// The values of an f32 tensor in row-major order (borrowed when already laid out so).
@@ -206,41 +228,33 @@ fn flex(shape: [usize; 4], values: Vec<f32>) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(values, shape))
 }
 
+/// Whether `x` is an f32 tensor on the plain (no autodiff) flex device.
+fn plain_f32_flex(x: &Tensor<4>) -> bool {
+    let device = x.device();
+    !device.is_autodiff() && device == Device::flex() && x.dtype() == DType::F32
+}
+
+/// The geometry [`depthwise_conv2d_with_bias`] runs `conv` on `x` with, if it takes them: a
+/// depthwise convolution of a plain f32 flex tensor.
+fn depthwise_with_bias_geometry(x: &Tensor<4>, conv: &Conv2d) -> Option<DepthwiseGeometry> {
+    let [_, _, height, width] = x.dims();
+    let options = conv_options(conv, height, width);
+    depthwise_geometry(x.dims(), conv.weight.dims(), &options).filter(|_| plain_f32_flex(x))
+}
+
 /// Whether [`depthwise_conv2d_with_bias`] takes `x` and `conv`: a depthwise convolution on a
 /// plain (no autodiff) f32 flex tensor.
 pub fn takes_depthwise_with_bias(x: &Tensor<4>, conv: &Conv2d) -> bool {
-    let device = x.device();
-    let [_, channels, _, _] = x.dims();
-    let [out, per_group, _, _] = conv.weight.dims();
-    !device.is_autodiff()
-        && device == Device::flex()
-        && x.dtype() == DType::F32
-        && conv.groups == channels
-        && out == channels
-        && per_group == 1
-        && conv.dilation == [1, 1]
+    depthwise_with_bias_geometry(x, conv).is_some()
 }
 
 /// A depthwise convolution with its bias on the plain flex device (inference: the batch norm
 /// folded in), in one pass; see [`takes_depthwise_with_bias`] (others go to `conv.forward`).
 pub fn depthwise_conv2d_with_bias(x: Tensor<4>, conv: &Conv2d) -> Tensor<4> {
-    if !takes_depthwise_with_bias(&x, conv) {
+    let Some(geometry) = depthwise_with_bias_geometry(&x, conv) else {
         return conv.forward(x);
-    }
-    let device = x.device();
-    let [batch, channels, height, width] = x.dims();
-    let [_, _, kh, kw] = conv.weight.dims();
-    let (top, bottom) = padding(&conv.padding, 0, kh, conv.stride[0], height);
-    let (left, right) = padding(&conv.padding, 1, kw, conv.stride[1], width);
-    let geometry = DepthwiseGeometry {
-        batch,
-        channels,
-        input: [height, width],
-        kernel: [kh, kw],
-        stride: conv.stride,
-        pad_begin: [top, left],
-        pad_end: [bottom, right],
     };
+    let device = x.device();
     let values = |t: Tensor<1>| t.into_data().try_to_vec::<f32>().unwrap_or_default();
     let weight = values(conv.weight.val().flatten(0, 3));
     let bias = conv.bias.as_ref().map(|b| values(b.val()));
@@ -250,7 +264,10 @@ pub fn depthwise_conv2d_with_bias(x: Tensor<4>, conv: &Conv2d) -> Tensor<4> {
     };
     let [out_h, out_w] = geometry.output();
     let y = depthwise::forward(input, &weight, bias.as_deref(), &geometry);
-    Tensor::from_data(TensorData::new(y, [batch, channels, out_h, out_w]), &device)
+    Tensor::from_data(
+        TensorData::new(y, [geometry.batch, geometry.channels, out_h, out_w]),
+        &device,
+    )
 }
 
 /// `conv.forward(x)`, through [`depthwise_conv2d`] when `conv` is a depthwise convolution
@@ -258,27 +275,20 @@ pub fn depthwise_conv2d_with_bias(x: Tensor<4>, conv: &Conv2d) -> Tensor<4> {
 /// convolution on the CPU ([`pointwise_conv2d`]), else Burn's own.
 pub fn conv2d(x: Tensor<4>, conv: &Conv2d) -> Tensor<4> {
     let [_, channels, height, width] = x.dims();
-    let [out, per_group, kh, kw] = conv.weight.dims();
+    let [_, per_group, kh, kw] = conv.weight.dims();
+    let options = conv_options(conv, height, width);
     let pointwise = [kh, kw] == [1, 1]
-        && conv.stride == [1, 1]
-        && conv.groups == 1
+        && options.stride == [1, 1]
+        && options.groups == 1
         && per_group == channels
-        && padding(&conv.padding, 0, 1, 1, height) == (0, 0)
-        && padding(&conv.padding, 1, 1, 1, width) == (0, 0);
+        && options.padding == [(0, 0); 2];
     if pointwise && x.device() == Device::flex() {
         return pointwise_conv2d(x, conv); // [batch, out, h, w]
     }
-    let depthwise = conv.groups == channels
-        && out == channels
-        && per_group == 1
-        && conv.bias.is_none()
-        && conv.dilation == [1, 1];
-    if !depthwise {
+    let depthwise = depthwise_geometry(x.dims(), conv.weight.dims(), &options).is_some();
+    if !depthwise || conv.bias.is_some() {
         return conv.forward(x); // [batch, out, h', w']
     }
-    let rows = padding(&conv.padding, 0, kh, conv.stride[0], height);
-    let columns = padding(&conv.padding, 1, kw, conv.stride[1], width);
-    let options = ConvOptions::new_with_padding(conv.stride, [rows, columns], [1, 1], channels);
     depthwise_conv2d(x, conv.weight.val(), options) // [batch, channels, h', w']
 }
 
