@@ -93,14 +93,18 @@ impl ConvBn {
     /// Off an autodiff device the batch norm can only run on its running statistics, so it is
     /// folded into the convolution: weights scaled by `γ / √(σ² + ε)` per output channel and
     /// a bias `β − μ · γ / √(σ² + ε)`, one pass over the output instead of the batch norm's
-    /// four. On an autodiff device the two stay separate (training statistics, gradients).
+    /// four. On an autodiff device the two stay separate (training statistics, gradients), and
+    /// a ReLU6 runs inside the batch norm's kernel ([`super::kernels::batch_norm`]).
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let x = if x.device().is_autodiff() {
+        if x.device().is_autodiff() {
             let x = super::kernels::conv2d(x, &self.conv); // [batch, out, h', w']
-            self.bn.forward(x) // [batch, out, h', w']
-        } else {
-            super::cpu_ops::conv2d(x, &self.folded()) // [batch, out, h', w']
-        };
+            // ReLU6 is fused into the batch norm's kernel, forward and backward.
+            return match self.activation {
+                Activation::Relu6 => super::kernels::batch_norm(&self.bn, x, true),
+                other => other.apply(super::kernels::batch_norm(&self.bn, x, false)),
+            }; // [batch, out, h', w']
+        }
+        let x = super::cpu_ops::conv2d(x, &self.folded()); // [batch, out, h', w']
         self.activation.apply(x)
     }
 

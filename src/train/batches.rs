@@ -6,6 +6,7 @@ use crate::inference::preprocess::{PreparedFace, Preprocessor};
 use crate::rng::Rng;
 use crate::train::dataset::{DataSplit, FaceSample};
 use crate::train::options::TrainOptions;
+use crate::train::video_like::VideoLike;
 
 /// One batch: pairs of (real sample, optional fake sample from a folder).
 pub(crate) type PairPlan<'a> = Vec<(&'a FaceSample, Option<&'a FaceSample>)>;
@@ -90,8 +91,9 @@ fn jitter_pair(
 
 /// What a pair goes through on its way from a camera to an analyst, alike for both faces: with
 /// `small_face_probability`, shrunk to a small face (see [`TrainOptions::small_face_probability`]);
-/// with `jpeg_probability`, re-encoded as JPEG (at the small size, as a video frame is); then
-/// back to the crop's size.
+/// with `video_probability`, given a camera's and a video codec's traces ([`VideoLike`]), or
+/// else with `jpeg_probability` re-encoded as JPEG (at the small size, as a video frame is);
+/// then back to the crop's size.
 pub(crate) fn degrade_pair(
     real_image: image::RgbImage,
     fake_image: image::RgbImage,
@@ -115,7 +117,10 @@ pub(crate) fn degrade_pair(
         Some(scale) => (resized(&real_image, scale), resized(&fake_image, scale)),
         None => (real_image, fake_image),
     };
-    let (real_image, fake_image) = if rng.chance(options.jpeg_probability) {
+    let (real_image, fake_image) = if rng.chance(options.video_probability) {
+        let draw = VideoLike::draw(options.video_quality, rng);
+        (draw.apply(&real_image), draw.apply(&fake_image))
+    } else if rng.chance(options.jpeg_probability) {
         let q = rng.int(
             options.jpeg_quality[0] as i64,
             options.jpeg_quality[1] as i64,
@@ -189,6 +194,7 @@ mod tests {
     fn options(small: f32) -> TrainOptions {
         let mut options = TrainOptions::new(crate::model::MclcrConfig::tiny());
         options.jpeg_probability = 0.0;
+        options.video_probability = 0.0;
         options.small_face_probability = small;
         options.small_face_side = [60, 60];
         options

@@ -62,6 +62,15 @@ pub struct TrainOptions {
     /// Range of the drawn face size, pixels of its longer side.
     #[serde(default = "small_face_side")]
     pub small_face_side: [u32; 2],
+    /// Probability of giving a pair what a camera and video codec give a frame (sensor noise,
+    /// edge-preserving smoothing, 4:2:0 chroma, coarse block coding; see
+    /// [`crate::train::video_like`]) in place of the plain JPEG re-encoding, at the small size
+    /// when the pair was shrunk. 0 turns it off.
+    #[serde(default)]
+    pub video_probability: f32,
+    /// Block-coding quality range of that degradation.
+    #[serde(default = "video_quality")]
+    pub video_quality: [u8; 2],
     /// How the checkpoints' verdict bands are set from the validation scores.
     #[serde(default)]
     pub band_targets: BandTargets,
@@ -69,6 +78,10 @@ pub struct TrainOptions {
 
 fn small_face_side() -> [u32; 2] {
     [60, 250]
+}
+
+fn video_quality() -> [u8; 2] {
+    [25, 70]
 }
 
 fn one() -> usize {
@@ -182,6 +195,8 @@ impl TrainOptions {
             crop_jitter: 0.0,
             small_face_probability: 0.0,
             small_face_side: small_face_side(),
+            video_probability: 0.0,
+            video_quality: video_quality(),
             band_targets: BandTargets::default(),
         }
     }

@@ -12,7 +12,9 @@ because their identity is their folder.
 It also writes tools/recipe/faces-train-small-faces.json: the same split, for continuing a run
 (`--init-from` its checkpoint) with small-face degradation of half the pairs, the stem and the
 first two backbone stages frozen, one epoch at a lower learning rate. The seed is the same, so
-the validation identities are those of the run it continues.
+the validation identities are those of the run it continues. And
+tools/recipe/faces-train-video.json: that continuation with half the pairs made to look like
+video frames (sensor noise, edge-preserving smoothing, 4:2:0 chroma, coarse block coding).
 """
 import hashlib
 import json
@@ -66,6 +68,13 @@ def main() -> None:
     out = here / "faces-train-small-faces.json"
     out.write_text(json.dumps(recipe, indent=2) + "\n")
     print(f"continuation recipe -> {out}")
+    # Video-like pairs: half of them get sensor noise, edge-preserving smoothing, 4:2:0 chroma
+    # and coarse block coding in place of the plain JPEG, as real video frames have.
+    recipe = json.loads(json.dumps(recipe))
+    recipe.update({"video_probability": 0.5, "video_quality": [25, 70]})
+    out = here / "faces-train-video.json"
+    out.write_text(json.dumps(recipe, indent=2) + "\n")
+    print(f"video-like continuation recipe -> {out}")
 
 
 if __name__ == "__main__":

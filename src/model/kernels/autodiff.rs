@@ -1,7 +1,6 @@
 //! [`TrainingKernels`] under autodiff: each operation is one graph node whose backward pass
 //! calls the inner backend's gradient kernels (as Burn's own `conv2d` node does).
 
-use burn::backend::Autodiff;
 use burn::backend::autodiff::NodeId;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
@@ -9,6 +8,7 @@ use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::ops::ConvOptions;
 use burn::backend::tensor::FloatTensor;
+use burn::backend::{Autodiff, AutodiffBackend};
 
 use super::TrainingKernels;
 
@@ -101,6 +101,93 @@ impl<B: TrainingKernels, C: CheckpointStrategy> TrainingKernels for Autodiff<B, 
                 prep.finish(state, B::relu6(x.primitive().clone()))
             }
             OpsKind::UnTracked(prep) => prep.finish(B::relu6(x.primitive().clone())),
+        }
+    }
+
+    fn batch_norm_act(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        epsilon: f64,
+        relu6: bool,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        #[derive(Debug)]
+        struct BatchNormAct;
+
+        /// The checkpointed x, gamma and beta, the batch statistics as the forward pass
+        /// computed them, epsilon and the ReLU6 flag.
+        type State<P> = (NodeId, NodeId, NodeId, P, P, f64, bool);
+
+        impl<B: TrainingKernels> Backward<B, 3> for BatchNormAct {
+            type State = State<B::FloatTensorPrimitive>;
+
+            fn backward(
+                self,
+                ops: Ops<Self::State, 3>,
+                grads: &mut Gradients,
+                checkpointer: &mut Checkpointer,
+            ) {
+                let [node_x, node_gamma, node_beta] = ops.parents;
+                let grad = grads.consume::<B>(&ops.node);
+                let (x, gamma, beta, mean, variance, epsilon, relu6) = ops.state;
+                let mut retrieve =
+                    |id| checkpointer.retrieve_node_output::<B::FloatTensorPrimitive>(id);
+                let (x, gamma, beta) = (retrieve(x), retrieve(gamma), retrieve(beta));
+                let (dx, dgamma, dbeta) = B::batch_norm_act_backward(
+                    x, gamma, beta, mean, variance, epsilon, relu6, grad,
+                );
+                for (node, grad) in [(node_x, dx), (node_gamma, dgamma), (node_beta, dbeta)] {
+                    if let Some(node) = node {
+                        grads.register::<B>(node.id, grad);
+                    }
+                }
+            }
+        }
+
+        let forward = || {
+            B::batch_norm_act(
+                x.primitive().clone(),
+                gamma.primitive().clone(),
+                beta.primitive().clone(),
+                epsilon,
+                relu6,
+            )
+        };
+        match BatchNormAct
+            .prepare::<C>([x.node(), gamma.node(), beta.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(mut prep) => {
+                let checkpoints = (
+                    prep.checkpoint(&x),
+                    prep.checkpoint(&gamma),
+                    prep.checkpoint(&beta),
+                );
+                let (y, mean, variance) = forward();
+                let state = (
+                    checkpoints.0,
+                    checkpoints.1,
+                    checkpoints.2,
+                    mean.clone(),
+                    variance.clone(),
+                    epsilon,
+                    relu6,
+                );
+                (
+                    prep.finish(state, y),
+                    Self::from_inner(mean),
+                    Self::from_inner(variance),
+                )
+            }
+            OpsKind::UnTracked(prep) => {
+                let (y, mean, variance) = forward();
+                (
+                    prep.finish(y),
+                    Self::from_inner(mean),
+                    Self::from_inner(variance),
+                )
+            }
         }
     }
 }

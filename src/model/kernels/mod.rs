@@ -4,6 +4,10 @@
 //! - [`depthwise_conv2d`]: flex computes a depthwise convolution's weight gradient as one dense
 //!   convolution per channel (up to 1 152 per layer in EfficientNet-Lite) and its stride-2
 //!   forward pass in scalar loops; [`depthwise`] has vectorised row kernels for all three.
+//! - [`batch_norm`]: Burn's training batch norm on flex takes its statistics through a
+//!   channel-first copy and runs as chains of broadcast operations, about a dozen passes over the
+//!   activation forward and twenty backward; here three and two, with the ReLU6 that follows it
+//!   fused in ([`batch_norm::forward`], [`batch_norm::backward`]).
 //! - [`relu6`]: Burn's ReLU6 is a clamp, two comparisons and two masked fills forward and two
 //!   masked fills backward, each a branchy scalar loop over the tensor; here it is one
 //!   branch-free pass each way.
@@ -15,6 +19,7 @@
 //! differences.
 
 pub mod autodiff;
+pub mod batch_norm;
 pub mod depthwise;
 pub mod relu6;
 
@@ -26,6 +31,7 @@ use burn::prelude::*;
 use burn::tensor::{DType, TensorData};
 use std::borrow::Cow;
 
+use burn::nn::BatchNorm;
 use burn::nn::conv::Conv2d;
 
 use burn::nn::PaddingConfig2d;
@@ -74,6 +80,79 @@ pub trait TrainingKernels: Backend {
     fn relu6_backward(x: FloatTensor<Self>, grad: FloatTensor<Self>) -> FloatTensor<Self> {
         relu6_backward_by_relu::<Self>(x, grad)
     }
+
+    /// Batch norm of `x` `[batch, channels, …]` on the batch's own statistics, with `gamma` and
+    /// `beta` `[channels]`, clamped to `[0, 6]` when `relu6`: (output, mean, biased variance).
+    fn batch_norm_act(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        epsilon: f64,
+        relu6: bool,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        batch_norm_act_by_burn::<Self>(x, gamma, beta, epsilon, relu6)
+    }
+
+    /// The gradients of [`TrainingKernels::batch_norm_act`] with respect to `x`, `gamma` and
+    /// `beta`, given `grad` and the `mean` and `variance` it returned.
+    #[allow(clippy::too_many_arguments)]
+    fn batch_norm_act_backward(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        mean: FloatTensor<Self>,
+        variance: FloatTensor<Self>,
+        epsilon: f64,
+        relu6: bool,
+        grad: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        let stats = (mean, variance, epsilon);
+        batch_norm_act_backward_by_burn::<Self>(x, gamma, beta, stats, relu6, grad)
+    }
+}
+
+/// [`TrainingKernels::batch_norm_act`] from Burn's own operations.
+fn batch_norm_act_by_burn<B: TrainingKernels>(
+    x: FloatTensor<B>,
+    gamma: FloatTensor<B>,
+    beta: FloatTensor<B>,
+    epsilon: f64,
+    relu6: bool,
+) -> (FloatTensor<B>, FloatTensor<B>, FloatTensor<B>) {
+    let result = B::batch_norm_train(x, gamma, beta, epsilon);
+    let output = if relu6 {
+        B::relu6(result.output)
+    } else {
+        result.output
+    };
+    (output, result.mean, result.variance)
+}
+
+/// [`TrainingKernels::batch_norm_act_backward`] from Burn's own operations: the ReLU6 mask from
+/// the recomputed normalisation, then Burn's batch-norm gradient.
+fn batch_norm_act_backward_by_burn<B: TrainingKernels>(
+    x: FloatTensor<B>,
+    gamma: FloatTensor<B>,
+    beta: FloatTensor<B>,
+    (mean, variance, epsilon): (FloatTensor<B>, FloatTensor<B>, f64),
+    relu6: bool,
+    grad: FloatTensor<B>,
+) -> (FloatTensor<B>, FloatTensor<B>, FloatTensor<B>) {
+    let grad = if relu6 {
+        let z = B::batch_norm(
+            x.clone(),
+            gamma.clone(),
+            beta,
+            mean.clone(),
+            variance.clone(),
+            epsilon,
+        );
+        B::relu6_backward(z, grad)
+    } else {
+        grad
+    };
+    let result = B::batch_norm_train_backward(x, gamma, mean, variance, epsilon, grad);
+    (result.x_grad, result.gamma_grad, result.beta_grad)
 }
 
 /// wgpu (and any other cubecl runtime): Burn's own operations.
@@ -139,6 +218,66 @@ impl TrainingKernels for Flex {
             }
         }
         FlexTensor::from_data(data)
+    }
+
+    fn batch_norm_act(
+        x: FlexTensor,
+        gamma: FlexTensor,
+        beta: FlexTensor,
+        epsilon: f64,
+        relu6: bool,
+    ) -> (FlexTensor, FlexTensor, FlexTensor) {
+        let Some(shape) = norm_shape(&[&x, &gamma, &beta]) else {
+            return batch_norm_act_by_burn::<Flex>(x, gamma, beta, epsilon, relu6);
+        };
+        let values = f32s(&x);
+        let (mean, variance) = batch_norm::statistics(&values, shape);
+        let norm = batch_norm::Norm {
+            gamma: &f32s(&gamma),
+            beta: &f32s(&beta),
+            mean: &mean,
+            variance: &variance,
+            epsilon,
+            relu6,
+        };
+        let y = batch_norm::forward(&values, shape, &norm);
+        let dims = x.layout().shape().clone();
+        (
+            FlexTensor::from_data(TensorData::new(y, dims)),
+            flex_vector(mean),
+            flex_vector(variance),
+        )
+    }
+
+    fn batch_norm_act_backward(
+        x: FlexTensor,
+        gamma: FlexTensor,
+        beta: FlexTensor,
+        mean: FlexTensor,
+        variance: FlexTensor,
+        epsilon: f64,
+        relu6: bool,
+        grad: FlexTensor,
+    ) -> (FlexTensor, FlexTensor, FlexTensor) {
+        let Some(shape) = norm_shape(&[&x, &gamma, &beta, &mean, &variance, &grad]) else {
+            let stats = (mean, variance, epsilon);
+            return batch_norm_act_backward_by_burn::<Flex>(x, gamma, beta, stats, relu6, grad);
+        };
+        let norm = batch_norm::Norm {
+            gamma: &f32s(&gamma),
+            beta: &f32s(&beta),
+            mean: &f32s(&mean),
+            variance: &f32s(&variance),
+            epsilon,
+            relu6,
+        };
+        let (dx, dgamma, dbeta) = batch_norm::backward(&f32s(&x), shape, &norm, &f32s(&grad));
+        let dims = x.layout().shape().clone();
+        (
+            FlexTensor::from_data(TensorData::new(dx, dims)),
+            flex_vector(dgamma),
+            flex_vector(dbeta),
+        )
     }
 
     fn relu6_backward(x: FlexTensor, grad: FlexTensor) -> FlexTensor {
@@ -221,6 +360,23 @@ fn f32s(t: &FlexTensor) -> Cow<'_, [f32]> {
                 .unwrap_or_default(),
         ),
     }
+}
+
+/// The batch-norm shape of `tensors[0]` when all `tensors` are f32 (mclcr's kernels take f32
+/// only) and it has rank 2 or more.
+fn norm_shape(tensors: &[&FlexTensor]) -> Option<batch_norm::NormShape> {
+    if tensors.iter().any(|t| t.dtype() != DType::F32) {
+        return None;
+    }
+    let shape = tensors.first()?.layout().shape();
+    let dims: Vec<usize> = (0..shape.num_dims()).map(|i| shape[i]).collect();
+    batch_norm::NormShape::of(&dims)
+}
+
+/// A one-dimensional flex tensor holding `values`.
+fn flex_vector(values: Vec<f32>) -> FlexTensor {
+    let len = values.len();
+    FlexTensor::from_data(TensorData::new(values, [len]))
 }
 
 /// A flex tensor of `shape` holding `values`.
@@ -315,6 +471,41 @@ pub fn depthwise_conv2d(x: Tensor<4>, weight: Tensor<4>, options: ConvOptions<2>
         weight.into_dispatch(),
         options,
     ))
+}
+
+/// `bn` then (when `relu6`) ReLU6 on `x` `[batch, channels, h, w]`. A batch norm that trains
+/// (on an autodiff device, not frozen) runs as one [`TrainingKernels::batch_norm_act`] and
+/// moves its running statistics as Burn's `BatchNorm` does; any other runs Burn's own.
+pub fn batch_norm(bn: &BatchNorm, x: Tensor<4>, relu6: bool) -> Tensor<4> {
+    if !(x.device().is_autodiff() && bn.training.is_enabled()) {
+        let y = bn.forward(x); // [batch, channels, h, w]
+        return if relu6 { self::relu6(y) } else { y };
+    }
+    let device = x.device();
+    let (y, mean, variance) = Dispatch::batch_norm_act(
+        x.into_dispatch(),
+        bn.gamma.val().into_dispatch(),
+        bn.beta.val().into_dispatch(),
+        bn.epsilon,
+        relu6,
+    );
+    let (mean, variance) = (
+        Tensor::<1>::from_dispatch(mean),     // [channels]
+        Tensor::<1>::from_dispatch(variance), // [channels]
+    );
+    let momentum = bn.momentum;
+    let moved = |running: Tensor<1>, batch: Tensor<1>| {
+        running
+            .to_device(&device)
+            .mul_scalar(1.0 - momentum)
+            .add(batch.detach().mul_scalar(momentum))
+            .detach()
+    };
+    bn.running_mean
+        .update(moved(bn.running_mean.value_sync(), mean));
+    bn.running_var
+        .update(moved(bn.running_var.value_sync(), variance));
+    Tensor::from_dispatch(y) // [batch, channels, h, w]
 }
 
 /// [`TrainingKernels::relu6`] on a [`Tensor`] (any device; recorded for autodiff).

@@ -202,3 +202,151 @@ fn relu6_matches_the_clamp_and_finite_differences() {
 fn values1(t: Tensor<1>) -> Vec<f32> {
     t.into_data().try_to_vec::<f32>().expect("f32 tensor")
 }
+
+/// Two identical batch norms over `channels` with γ around 2 and β around 1 (so that ReLU6
+/// clamps at both ends somewhere).
+fn batch_norm_pair(channels: usize, device: &Device) -> (BatchNorm, BatchNorm) {
+    let gamma = Tensor::<1>::random([channels], Distribution::Uniform(0.5, 3.5), device);
+    let beta = Tensor::<1>::random([channels], Distribution::Uniform(-1.0, 3.0), device);
+    let make = || {
+        let mut bn = burn::nn::BatchNormConfig::new(channels)
+            .with_epsilon(1e-3)
+            .init(device);
+        bn.gamma = Param::from_tensor(Tensor::from_data(gamma.to_data(), device).require_grad());
+        bn.beta = Param::from_tensor(Tensor::from_data(beta.to_data(), device).require_grad());
+        bn
+    };
+    (make(), make())
+}
+
+#[test]
+fn fused_batch_norm_matches_burn_forward_backward_and_running_statistics() {
+    let device = Device::flex().autodiff();
+    let mut clamped = 0;
+    for (shape, relu6_after) in [
+        ([4, 3, 5, 6], true),
+        ([2, 5, 3, 3], false),
+        ([3, 2, 1, 1], true),
+    ] {
+        let (ours_bn, burns_bn) = batch_norm_pair(shape[1], &device);
+        let x = (random(shape, &device) * 2.0 + 0.5).require_grad();
+        let ours = batch_norm(&ours_bn, x.clone(), relu6_after);
+        let burns = burns_bn.forward(x.clone());
+        let burns = if relu6_after {
+            burns.clamp(0.0, 6.0)
+        } else {
+            burns
+        };
+        let what = format!("{shape:?} relu6 {relu6_after}");
+        close(&values(ours.clone()), &values(burns.clone()), 1e-5, &what);
+        if relu6_after {
+            clamped += values(ours.clone())
+                .iter()
+                .filter(|&&v| v == 0.0 || v == 6.0)
+                .count();
+        }
+        let upstream = random(shape, &device);
+        let ours_grads = (ours * upstream.clone()).sum().backward();
+        let burns_grads = (burns * upstream).sum().backward();
+        let pairs = [
+            ("x", x.grad(&ours_grads), x.grad(&burns_grads)),
+            (
+                "γ",
+                ours_bn
+                    .gamma
+                    .val()
+                    .grad(&ours_grads)
+                    .map(|g| g.reshape([1, 1, 1, shape[1]])),
+                burns_bn
+                    .gamma
+                    .val()
+                    .grad(&burns_grads)
+                    .map(|g| g.reshape([1, 1, 1, shape[1]])),
+            ),
+            (
+                "β",
+                ours_bn
+                    .beta
+                    .val()
+                    .grad(&ours_grads)
+                    .map(|g| g.reshape([1, 1, 1, shape[1]])),
+                burns_bn
+                    .beta
+                    .val()
+                    .grad(&burns_grads)
+                    .map(|g| g.reshape([1, 1, 1, shape[1]])),
+            ),
+        ];
+        for (name, ours, burns) in pairs {
+            let (ours, burns) = (ours.expect("our gradient"), burns.expect("Burn's gradient"));
+            close(
+                &values(ours),
+                &values(burns),
+                1e-4,
+                &format!("{what}: d{name}"),
+            );
+        }
+        for (ours, burns, name) in [
+            (
+                ours_bn.running_mean.value(),
+                burns_bn.running_mean.value(),
+                "running mean",
+            ),
+            (
+                ours_bn.running_var.value(),
+                burns_bn.running_var.value(),
+                "running variance",
+            ),
+        ] {
+            close(
+                &values1(ours),
+                &values1(burns),
+                1e-6,
+                &format!("{what}: {name}"),
+            );
+        }
+    }
+    assert!(clamped > 0, "the cases clamp somewhere");
+}
+
+/// Without the ReLU6 (whose kinks a finite step can cross); the fused ReLU6 gradient is checked
+/// against Burn's clamp above, and the clamp's against finite differences.
+#[test]
+fn fused_batch_norm_gradients_match_finite_differences() {
+    let device = Device::flex().autodiff();
+    let shape = [3, 2, 4, 3];
+    let (bn, _) = batch_norm_pair(shape[1], &device);
+    let x = values(random(shape, &device));
+    finite_difference_check(&|x| batch_norm(&bn, x, false), x, shape, "batch norm, x");
+    // γ and β as the input: the same check on a [1, 1, 1, channels] view of them.
+    let input = random(shape, &device);
+    for which in ["γ", "β"] {
+        let start = values1(if which == "γ" {
+            bn.gamma.val()
+        } else {
+            bn.beta.val()
+        });
+        let with = |p: Tensor<4>| {
+            // A view of the checked leaf: a parameter that is not a leaf of its own.
+            let p = Param::initialized(burn::module::ParamId::new(), p.reshape([shape[1]]));
+            let bn = if which == "γ" {
+                BatchNorm {
+                    gamma: p,
+                    ..bn.clone()
+                }
+            } else {
+                BatchNorm {
+                    beta: p,
+                    ..bn.clone()
+                }
+            };
+            batch_norm(&bn, input.clone(), false)
+        };
+        finite_difference_check(
+            &with,
+            start,
+            [1, 1, 1, shape[1]],
+            &format!("batch norm, {which}"),
+        );
+    }
+}
