@@ -2,6 +2,10 @@
 //! shapes of the default network's backbone at batch 8: forward, input gradient and weight
 //! gradient, milliseconds per call (mean of 3 after one warm-up); and, for comparison, Burn's
 //! own depthwise convolution on the CPU (flex under autodiff), forward plus both gradients.
+//! Then the training batch norm + ReLU6 on the backbone's activation shapes, forward and
+//! backward under autodiff: mclcr's fused kernel (`src/model/kernels/batch_norm.rs`) against
+//! Burn's `BatchNorm` followed by a clamp. Last, the exact GELU of the frequency mixers
+//! (`src/model/kernels/gelu.rs` against Burn's), forward and backward.
 //!
 //! `cargo bench --bench kernels` (threads: `RAYON_NUM_THREADS`).
 
@@ -86,6 +90,94 @@ fn main() {
         total[0] + total[1] + total[2],
         total[3]
     );
+    batch_norms(batch);
+    gelus(2 * batch);
+}
+
+/// The GELU table: the mixers' channel-MLP activation `[batch, 256, 1024]` (four per network),
+/// forward + backward under autodiff, mclcr's kernel and Burn's.
+fn gelus(batch: usize) {
+    let device = Device::flex().autodiff();
+    let shape = [batch, 256, 1024];
+    let x = Tensor::<3>::random(shape, burn::tensor::Distribution::Normal(0.0, 1.0), &device);
+    let run = |ours: bool| {
+        let x = x.clone().require_grad();
+        let y = if ours {
+            mclcr::model::kernels::gelu(x.clone())
+        } else {
+            burn::tensor::activation::gelu(x.clone())
+        };
+        let grads = y.sum().backward();
+        x.grad(&grads)
+            .map(|t| t.into_data().num_elements())
+            .unwrap_or(0)
+    };
+    let mut ms = [0.0f64; 2];
+    for round in 0..4 {
+        let timed = [time(|| run(true)), time(|| run(false))];
+        if round > 0 {
+            for k in 0..2 {
+                ms[k] += timed[k] / 3.0;
+            }
+        }
+    }
+    println!(
+        "\nGELU {shape:?}, forward + backward (autodiff): mclcr {:.1} ms, Burn's {:.1} ms",
+        ms[0], ms[1]
+    );
+}
+
+/// (channels, side) of the activations a training batch norm + ReLU6 sees in EfficientNet-Lite0
+/// at 256 × 256 (stem, expansions).
+const NORMS: [(usize, usize); 7] = [
+    (32, 128),
+    (96, 128),
+    (144, 64),
+    (240, 32),
+    (480, 16),
+    (672, 16),
+    (1152, 8),
+];
+
+/// The batch-norm table: forward + backward per shape, mclcr's fused kernel and Burn's.
+fn batch_norms(batch: usize) {
+    let device = Device::flex().autodiff();
+    println!(
+        "\nbatch norm + ReLU6, forward + backward (autodiff)\nchannels  side      mclcr ms   Burn's ms"
+    );
+    let mut total = [0.0f64; 2];
+    for (channels, side) in NORMS {
+        let bn = burn::nn::BatchNormConfig::new(channels)
+            .with_epsilon(1e-3)
+            .init(&device);
+        let shape = [batch, channels, side, side];
+        let x = Tensor::<4>::random(shape, burn::tensor::Distribution::Normal(0.0, 2.0), &device);
+        let run = |fused: bool| {
+            let x = x.clone().require_grad();
+            let y = if fused {
+                mclcr::model::kernels::batch_norm(&bn, x.clone(), true)
+            } else {
+                bn.forward(x.clone()).clamp(0.0, 6.0)
+            };
+            let grads = y.sum().backward();
+            x.grad(&grads)
+                .map(|t| t.into_data().num_elements())
+                .unwrap_or(0)
+        };
+        let mut ms = [0.0f64; 2];
+        for round in 0..4 {
+            let timed = [time(|| run(true)), time(|| run(false))];
+            if round > 0 {
+                for k in 0..2 {
+                    ms[k] += timed[k] / 3.0;
+                }
+            }
+        }
+        total[0] += ms[0];
+        total[1] += ms[1];
+        println!("{channels:>8}  {side:>4}  {:>12.1}  {:>10.1}", ms[0], ms[1]);
+    }
+    println!("all shapes once {:>12.1}  {:>10.1}", total[0], total[1]);
 }
 
 /// Burn's depthwise convolution on flex under autodiff, forward and both gradients (through a

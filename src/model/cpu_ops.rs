@@ -9,17 +9,17 @@
 //!   im2col + one matrix product per image; depthwise ones with their bias through
 //!   [`super::kernels`]' row kernels.
 //!
-//! On every other device they use Burn's operations (under autodiff, ReLU6 and depthwise
-//! convolutions go to [`super::kernels`], with their own backward pass). The results match
+//! On every other device they use Burn's operations (under autodiff, ReLU6, GELU and depthwise
+//! convolutions go to [`super::kernels`], with their own backward pass; `erf` lives there). The results match
 //! Burn's to rounding: ReLU6 exactly (NaN and −0 included); GELU to about 6·10⁻⁷ absolute in
 //! `erf` (Abramowitz & Stegun 7.1.26, the formula PyTorch's vectorised CPU `erf` uses); the
 //! convolution to float summation order. `tools/bench/bench.py --stages` shows their effect.
 
 use burn::nn::conv::Conv2d;
 use burn::prelude::*;
-use burn::tensor::activation;
 use rayon::prelude::*;
 
+use super::kernels::gelu::gelu_slice;
 use super::kernels::padding;
 use super::kernels::relu6::relu6_slice;
 
@@ -33,7 +33,7 @@ pub fn relu6<const D: usize>(x: Tensor<D>) -> Tensor<D> {
 
 /// GELU, exact form `x · Φ(x) = x/2 · (1 + erf(x/√2))`.
 pub fn gelu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
-    map_on_flex(x, gelu_slice, activation::gelu)
+    map_on_flex(x, gelu_slice, super::kernels::gelu)
 }
 
 /// Applies `f` to the values of `x` in place when `x` lives on the plain flex device as f32;
@@ -185,72 +185,12 @@ impl Geometry {
     }
 }
 
-fn gelu_slice(values: &mut [f32]) {
-    for x in values {
-        *x = 0.5 * *x * (1.0 + erf(*x / std::f32::consts::SQRT_2));
-    }
-}
-
-/// erf(x), absolute error below 6·10⁻⁷ in f32 (1.5·10⁻⁷ in exact arithmetic) (Abramowitz & Stegun 7.1.26), branch-free.
-#[inline(always)]
-fn erf(x: f32) -> f32 {
-    let a = x.abs();
-    let t = 1.0 / (1.0 + 0.327_591_1 * a);
-    let poly = ((((1.061_405_4 * t - 1.453_152_1) * t + 1.421_413_8) * t - 0.284_496_74) * t
-        + 0.254_829_6)
-        * t;
-    (1.0 - poly * exp(-a * a)).copysign(x)
-}
-
-/// e^x for x ≤ 0 down to about −87 (below, 0 in the limit), Cephes' `expf` polynomial,
-/// branch-free so that it vectorises.
-#[inline(always)]
-fn exp(x: f32) -> f32 {
-    const ROUND: f32 = 12_582_912.0; // 1.5 · 2²³: adding it rounds to an integer
-    let x = x.max(-87.0);
-    let n = (x * std::f32::consts::LOG2_E + ROUND) - ROUND;
-    let r = x - n * 0.693_359_4 + n * 2.121_944_4e-4;
-    let p = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r
-        + 0.166_666_65)
-        * r
-        + 0.5;
-    let y = p * r * r + r + 1.0;
-    y * f32::from_bits(((n as i32 + 127) as u32) << 23)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use burn::nn::PaddingConfig2d;
     use burn::tensor::Distribution;
-
-    /// erf by its Taylor series in f64 (accurate to ~1e-13 for |x| ≤ 3).
-    fn erf_series(x: f64) -> f64 {
-        let (mut term, mut sum) = (x, x);
-        for n in 1..200 {
-            term *= -x * x / n as f64;
-            sum += term / (2 * n + 1) as f64;
-        }
-        sum * 2.0 / std::f64::consts::PI.sqrt()
-    }
-
-    #[test]
-    fn erf_and_exp_are_accurate() {
-        for i in -3000..=3000 {
-            let x = i as f32 / 1000.0; // −3 … 3
-            let expected = erf_series(x as f64);
-            let error = (erf(x) as f64 - expected).abs();
-            assert!(error < 6e-7, "erf({x}): error {error:e}");
-        }
-        for x in [4.0f32, 5.0, 8.0, 20.0, f32::INFINITY] {
-            assert!((erf(x) - 1.0).abs() < 6e-7 && (erf(-x) + 1.0).abs() < 6e-7);
-        }
-        for i in 0..=8700 {
-            let x = -(i as f32) / 100.0; // 0 … −87
-            let e = (x as f64).exp();
-            assert!(((exp(x) as f64) - e).abs() <= 5e-7 * e, "exp({x})");
-        }
-    }
+    use burn::tensor::activation;
 
     #[test]
     fn activations_match_burn_on_flex() {

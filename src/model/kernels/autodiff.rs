@@ -104,6 +104,37 @@ impl<B: TrainingKernels, C: CheckpointStrategy> TrainingKernels for Autodiff<B, 
         }
     }
 
+    fn gelu_exact(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        #[derive(Debug)]
+        struct Gelu;
+
+        impl<B: TrainingKernels> Backward<B, 1> for Gelu {
+            type State = NodeId;
+
+            fn backward(
+                self,
+                ops: Ops<Self::State, 1>,
+                grads: &mut Gradients,
+                checkpointer: &mut Checkpointer,
+            ) {
+                let [node_x] = ops.parents;
+                let grad = grads.consume::<B>(&ops.node);
+                let x = checkpointer.retrieve_node_output::<B::FloatTensorPrimitive>(ops.state);
+                if let Some(node) = node_x {
+                    grads.register::<B>(node.id, B::gelu_exact_backward(x, grad));
+                }
+            }
+        }
+
+        match Gelu.prepare::<C>([x.node()]).compute_bound().stateful() {
+            OpsKind::Tracked(mut prep) => {
+                let state = prep.checkpoint(&x);
+                prep.finish(state, B::gelu_exact(x.primitive().clone()))
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::gelu_exact(x.primitive().clone())),
+        }
+    }
+
     fn batch_norm_act(
         x: FloatTensor<Self>,
         gamma: FloatTensor<Self>,

@@ -8,6 +8,9 @@
 //!   channel-first copy and runs as chains of broadcast operations, about a dozen passes over the
 //!   activation forward and twenty backward; here three and two, with the ReLU6 that follows it
 //!   fused in ([`batch_norm::forward`], [`batch_norm::backward`]).
+//! - [`gelu`]: flex's exact GELU and its gradient call libm's scalar `erff` on one thread; here
+//!   a vectorised `erf` on rayon's threads ([`gelu::gelu_in_place`],
+//!   [`gelu::gelu_backward_in_place`]).
 //! - [`relu6`]: Burn's ReLU6 is a clamp, two comparisons and two masked fills forward and two
 //!   masked fills backward, each a branchy scalar loop over the tensor; here it is one
 //!   branch-free pass each way.
@@ -21,6 +24,7 @@
 pub mod autodiff;
 pub mod batch_norm;
 pub mod depthwise;
+pub mod gelu;
 pub mod relu6;
 
 use burn::backend::flex::FlexTensor;
@@ -79,6 +83,16 @@ pub trait TrainingKernels: Backend {
     /// rule at the two corners).
     fn relu6_backward(x: FloatTensor<Self>, grad: FloatTensor<Self>) -> FloatTensor<Self> {
         relu6_backward_by_relu::<Self>(x, grad)
+    }
+
+    /// The exact GELU, `x · Φ(x)`.
+    fn gelu_exact(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        <Self as burn::backend::ops::ActivationOps<Self>>::gelu(x)
+    }
+
+    /// The gradient of [`TrainingKernels::gelu_exact`]: `grad · (Φ(x) + x · φ(x))`.
+    fn gelu_exact_backward(x: FloatTensor<Self>, grad: FloatTensor<Self>) -> FloatTensor<Self> {
+        <Self as burn::backend::ops::ActivationOps<Self>>::gelu_backward(x, grad)
     }
 
     /// Batch norm of `x` `[batch, channels, …]` on the batch's own statistics, with `gamma` and
@@ -278,6 +292,29 @@ impl TrainingKernels for Flex {
             flex_vector(dgamma),
             flex_vector(dbeta),
         )
+    }
+
+    fn gelu_exact(x: FlexTensor) -> FlexTensor {
+        if x.dtype() != DType::F32 {
+            return <Flex as burn::backend::ops::ActivationOps<Flex>>::gelu(x);
+        }
+        let mut data = x.into_data();
+        if let Ok(values) = data.as_mut_slice::<f32>() {
+            gelu::gelu_in_place(values);
+        }
+        FlexTensor::from_data(data)
+    }
+
+    fn gelu_exact_backward(x: FlexTensor, grad: FlexTensor) -> FlexTensor {
+        if x.dtype() != DType::F32 || grad.dtype() != DType::F32 {
+            return <Flex as burn::backend::ops::ActivationOps<Flex>>::gelu_backward(x, grad);
+        }
+        let x = f32s(&x);
+        let mut data = grad.into_data();
+        if let Ok(grad) = data.as_mut_slice::<f32>() {
+            gelu::gelu_backward_in_place(&x, grad);
+        }
+        FlexTensor::from_data(data)
     }
 
     fn relu6_backward(x: FlexTensor, grad: FlexTensor) -> FlexTensor {
@@ -506,6 +543,11 @@ pub fn batch_norm(bn: &BatchNorm, x: Tensor<4>, relu6: bool) -> Tensor<4> {
     bn.running_var
         .update(moved(bn.running_var.value_sync(), variance));
     Tensor::from_dispatch(y) // [batch, channels, h, w]
+}
+
+/// [`TrainingKernels::gelu_exact`] on a [`Tensor`] (any device; recorded for autodiff).
+pub fn gelu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    Tensor::from_dispatch(Dispatch::gelu_exact(x.into_dispatch()))
 }
 
 /// [`TrainingKernels::relu6`] on a [`Tensor`] (any device; recorded for autodiff).

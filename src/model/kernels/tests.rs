@@ -350,3 +350,24 @@ fn fused_batch_norm_gradients_match_finite_differences() {
         );
     }
 }
+
+#[test]
+fn gelu_matches_burn_forward_backward_and_finite_differences() {
+    let device = Device::flex().autodiff();
+    let shape = [2, 3, 40, 50];
+    let x = (random(shape, &device) * 2.0).require_grad();
+    let ours = gelu(x.clone());
+    let burns = burn::tensor::activation::gelu(x.clone());
+    close(&values(ours.clone()), &values(burns.clone()), 1e-6, "gelu");
+    let upstream = random(shape, &device);
+    let ours_grads = (ours * upstream.clone()).sum().backward();
+    let burns_grads = (burns * upstream).sum().backward();
+    close(
+        &values(x.grad(&ours_grads).expect("our gradient")),
+        &values(x.grad(&burns_grads).expect("Burn's gradient")),
+        1e-5,
+        "gelu, dx",
+    );
+    let small = [2, 3, 4, 4];
+    finite_difference_check(&|x| gelu(x), values(random(small, &device)), small, "gelu");
+}
