@@ -6,6 +6,7 @@ use crate::inference::preprocess::{PreparedFace, Preprocessor};
 use crate::rng::Rng;
 use crate::train::dataset::{DataSplit, FaceSample};
 use crate::train::options::TrainOptions;
+use crate::train::selfblend::warp_rgb;
 use crate::train::video_like::VideoLike;
 
 /// One batch: pairs of (real sample, optional fake sample from a folder).
@@ -34,8 +35,8 @@ pub(crate) fn epoch_batches<'a>(
         .collect()
 }
 
-/// Prepares a batch: each pair's fake (from its folder or self-blended), the same crop jitter
-/// and degradation ([`degrade_pair`]: small face, JPEG) for both faces, then the network's
+/// Prepares a batch: each pair's fake (from its folder or self-blended), the same crop jitter,
+/// rotation and degradation ([`degrade_pair`]: small face, JPEG) for both faces, then the network's
 /// input.
 pub(crate) fn make_batch(
     plan: &PairPlan<'_>,
@@ -54,6 +55,12 @@ pub(crate) fn make_batch(
         };
         let (real_image, fake_image) = if options.crop_jitter > 0.0 {
             jitter_pair(real_image, fake_image, options.crop_jitter, rng)
+        } else {
+            (real_image, fake_image)
+        };
+        let (real_image, fake_image) = if options.crop_rotation > 0.0 {
+            let degrees = rng.range(-options.crop_rotation, options.crop_rotation);
+            (rotated(&real_image, degrees), rotated(&fake_image, degrees))
         } else {
             (real_image, fake_image)
         };
@@ -137,6 +144,17 @@ pub(crate) fn degrade_pair(
     (real_image, fake_image)
 }
 
+/// The image turned by `degrees` about its centre (bilinear; the corners repeat the border).
+fn rotated(image: &image::RgbImage, degrees: f32) -> image::RgbImage {
+    let (w, h) = image.dimensions();
+    let (cx, cy) = (w as f32 / 2.0, h as f32 / 2.0);
+    let (sin, cos) = degrees.to_radians().sin_cos();
+    warp_rgb(image, |x, y| {
+        let (dx, dy) = (x - cx, y - cy);
+        (cx + cos * dx + sin * dy, cy - sin * dx + cos * dy)
+    })
+}
+
 /// The image scaled by `scale` (at least 1 pixel a side).
 fn resized(image: &image::RgbImage, scale: f32) -> image::RgbImage {
     let (w, h) = image.dimensions();
@@ -213,6 +231,22 @@ mod tests {
         assert_eq!(real.dimensions(), (256, 256));
         assert_eq!(real, fake, "both faces of a pair alike");
         assert!(detail(&real) < 0.5 * detail(&s.crop));
+    }
+
+    #[test]
+    fn rotation_turns_the_picture_and_zero_keeps_it() {
+        let s = sample(400);
+        assert_eq!(rotated(&s.crop, 0.0), s.crop);
+        // A vertical bar turned by 90° is a horizontal one.
+        let bar = image::RgbImage::from_fn(64, 64, |x, _| {
+            image::Rgb(if (30..34).contains(&x) {
+                [255; 3]
+            } else {
+                [0; 3]
+            })
+        });
+        let turned = rotated(&bar, 90.0);
+        assert!(turned.get_pixel(5, 32)[0] > 200 && turned.get_pixel(32, 5)[0] < 50);
     }
 
     #[test]

@@ -53,6 +53,10 @@ pub struct TrainOptions {
     /// `1 - crop_jitter ..= 1` of the face crop, anywhere inside it. 0 turns it off.
     #[serde(default)]
     pub crop_jitter: f32,
+    /// Largest in-plane rotation, degrees, drawn alike for both faces of a pair (heads tilt in
+    /// video frames; portraits are upright). 0 turns it off.
+    #[serde(default)]
+    pub crop_rotation: f32,
     /// Probability of making a pair look like a small face in a video frame: both faces are
     /// shrunk so that the face's longer side is a random size in `small_face_side`, re-encoded
     /// there (with `jpeg_probability`), then scaled back up to the input, as a 60–250 px face
@@ -193,6 +197,7 @@ impl TrainOptions {
             faces_per_image: 1,
             held_out_identities: Vec::new(),
             crop_jitter: 0.0,
+            crop_rotation: 0.0,
             small_face_probability: 0.0,
             small_face_side: small_face_side(),
             video_probability: 0.0,

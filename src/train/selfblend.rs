@@ -326,7 +326,7 @@ fn sample(map: &[f32], w: u32, h: u32, x: f32, y: f32) -> f32 {
 
 /// Resamples an RGB image through `map` (output pixel centre → input position), clamping at
 /// the border.
-fn warp_rgb(image: &RgbImage, map: impl Fn(f32, f32) -> (f32, f32)) -> RgbImage {
+pub(crate) fn warp_rgb(image: &RgbImage, map: impl Fn(f32, f32) -> (f32, f32)) -> RgbImage {
     let (w, h) = image.dimensions();
     RgbImage::from_fn(w, h, |x, y| {
         let (sx, sy) = map(x as f32 + 0.5, y as f32 + 0.5);
