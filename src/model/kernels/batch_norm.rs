@@ -159,15 +159,16 @@ pub fn forward(x: &[f32], shape: NormShape, norm: &Norm<'_>) -> Vec<f32> {
     y
 }
 
-/// Gradients of [`forward`] (on the batch's own `mean` and `variance`) with respect to `x`,
-/// `γ` and `β`, given the output gradient `grad`. With `relu6`, `grad` passes only where the
+/// Gradients of [`forward`] (on the batch's own `mean` and `variance`): the one with respect
+/// to `x` written over the output gradient `grad` (no new buffer), those of `γ` and `β`
+/// returned. With `relu6`, `grad` passes only where the
 /// normalised value is strictly inside `(0, 6)` (PyTorch's rule at the corners).
 pub fn backward(
     x: &[f32],
     shape: NormShape,
     norm: &Norm<'_>,
-    grad: &[f32],
-) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    grad: &mut [f32],
+) -> (Vec<f32>, Vec<f32>) {
     let (scale, shift) = norm.scale_shift();
     let inv_std = norm.inv_std();
     let (relu6, mean) = (norm.relu6, norm.mean);
@@ -196,26 +197,22 @@ pub fn backward(
         })
         .unzip();
     let count = shape.count().max(1) as f32;
-    let mut dx = vec![0.0f32; x.len()];
-    dx.par_chunks_mut(shape.plane.max(1))
-        .zip(
-            x.par_chunks(shape.plane.max(1))
-                .zip(grad.par_chunks(shape.plane.max(1))),
-        )
+    grad.par_chunks_mut(shape.plane.max(1))
+        .zip(x.par_chunks(shape.plane.max(1)))
         .enumerate()
-        .for_each(|(i, (out, (xs, gs)))| {
+        .for_each(|(i, (gs, xs))| {
             let c = i % shape.channels;
             // dx = γ/σ · (g − Σg/M − x̂ · Σ(g·x̂)/M)
             let k = scale[c];
             let mean_g = beta_grad[c] / count;
             let mean_gx = gamma_grad[c] / count * inv_std[c];
             let m = mean[c];
-            for ((o, &v), &g) in out.iter_mut().zip(xs).zip(gs) {
-                let g = if passes(v, c) { g } else { 0.0 };
-                *o = k * (g - mean_g - (v - m) * mean_gx);
+            for (g, &v) in gs.iter_mut().zip(xs) {
+                let passed = if passes(v, c) { *g } else { 0.0 };
+                *g = k * (passed - mean_g - (v - m) * mean_gx);
             }
         });
-    (dx, gamma_grad, beta_grad)
+    (gamma_grad, beta_grad)
 }
 
 #[cfg(test)]

@@ -285,10 +285,15 @@ impl TrainingKernels for Flex {
             epsilon,
             relu6,
         };
-        let (dx, dgamma, dbeta) = batch_norm::backward(&f32s(&x), shape, &norm, &f32s(&grad));
-        let dims = x.layout().shape().clone();
+        let mut data = grad.into_data();
+        let Ok(dx) = data.as_mut_slice::<f32>() else {
+            // Not reachable for an f32 tensor.
+            let (grad, stats) = (FlexTensor::from_data(data), (mean, variance, epsilon));
+            return batch_norm_act_backward_by_burn::<Flex>(x, gamma, beta, stats, relu6, grad);
+        };
+        let (dgamma, dbeta) = batch_norm::backward(&f32s(&x), shape, &norm, dx);
         (
-            FlexTensor::from_data(TensorData::new(dx, dims)),
+            FlexTensor::from_data(data),
             flex_vector(dgamma),
             flex_vector(dbeta),
         )
