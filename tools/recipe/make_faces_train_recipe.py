@@ -14,7 +14,9 @@ It also writes tools/recipe/faces-train-small-faces.json: the same split, for co
 first two backbone stages frozen, one epoch at a lower learning rate. The seed is the same, so
 the validation identities are those of the run it continues. And
 tools/recipe/faces-train-video.json: that continuation with half the pairs made to look like
-video frames (sensor noise, edge-preserving smoothing, 4:2:0 chroma, coarse block coding).
+video frames (sensor noise, edge-preserving smoothing, 4:2:0 chroma, coarse block coding), and
+tools/recipe/faces-train-video-whole.json: that one training the whole network, with faces
+tilted up to 10°.
 """
 import hashlib
 import json
@@ -75,6 +77,12 @@ def main() -> None:
     out = here / "faces-train-video.json"
     out.write_text(json.dumps(recipe, indent=2) + "\n")
     print(f"video-like continuation recipe -> {out}")
+    # The same, training the whole network (no frozen stages), with heads tilted up to 10°.
+    recipe = json.loads(json.dumps(recipe))
+    recipe.update({"frozen_stages": 0, "crop_rotation": 10.0})
+    out = here / "faces-train-video-whole.json"
+    out.write_text(json.dumps(recipe, indent=2) + "\n")
+    print(f"whole-network video-like continuation recipe -> {out}")
 
 
 if __name__ == "__main__":
