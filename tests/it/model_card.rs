@@ -1,51 +1,53 @@
-//! The shipped model's card: its held-out figures are what `mclcr eval` gives today.
+//! The shipped model's card: its held-out figures (the test split of faces-train, identities the
+//! recipe keeps out of training and validation) are what `mclcr eval` gives today.
 //!
-//! The faces are not committed (their provenance is unclear): `tools/fetch_faces.py` fetches
-//! them. `.ci/run` does, and sets `MCLCR_REQUIRE_FACES=1`, which turns their absence into a
-//! failure; elsewhere the test is skipped without them.
+//! faces-train is never committed: it is read from `../shared/data/faces-train` beside the
+//! checkout (or `MCLCR_FACES_TRAIN`). Without it the test is skipped with a message, unless
+//! `MCLCR_REQUIRE_FACES_TRAIN=1`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn faces() -> Option<PathBuf> {
-    let root = std::env::var_os("MCLCR_FACES")
+/// The four folders of faces-train, in the order the card's command names them.
+const ROOTS: [&str; 4] = ["london", "canada", "voteview", "meps"];
+
+fn faces_train() -> Option<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let data = std::env::var_os("MCLCR_FACES_TRAIN")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("data/faces"));
-    let required = std::env::var_os("MCLCR_REQUIRE_FACES").is_some_and(|v| v == "1");
-    // One photo of each package the recipe holds out.
-    let present = [
-        "faceapi-sample5",
-        "adminlte-user3-128x128",
-        "pyfeat-single_face",
-    ]
-    .iter()
-    .all(|id| root.join(id).is_dir());
-    match present {
-        true => Some(root),
-        false if required => panic!("the fetched faces are missing under {}", root.display()),
-        false => {
-            eprintln!("skipping the model card test: run `python3 tools/fetch_faces.py` first");
-            None
-        }
+        .unwrap_or_else(|| root.join("../shared/data/faces-train"));
+    if ROOTS.iter().all(|r| data.join(r).is_dir()) {
+        return Some(data);
     }
+    if std::env::var_os("MCLCR_REQUIRE_FACES_TRAIN").is_some_and(|v| v == "1") {
+        panic!("faces-train is missing at {}", data.display());
+    }
+    eprintln!(
+        "skipping the model card test: no faces-train at {}",
+        data.display()
+    );
+    None
 }
 
 fn number(value: &serde_json::Value, key: &str) -> f64 {
     value[key]
         .as_f64()
-        .unwrap_or_else(|| panic!("{key} missing in {value}"))
+        .unwrap_or_else(|| panic!("{key} is not a number"))
 }
 
 #[test]
 fn the_model_card_figures_are_reproduced() {
-    let Some(faces) = faces() else { return };
+    let Some(data) = faces_train() else { return };
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = crate::common::tempdir();
-    let out = Command::new(env!("CARGO_BIN_EXE_mclcr"))
-        .args(["eval", "--real"])
-        .arg(&faces)
+    let mut command = Command::new(env!("CARGO_BIN_EXE_mclcr"));
+    command.arg("eval");
+    for root in ROOTS {
+        command.arg("--real").arg(data.join(root));
+    }
+    let out = command
         .arg("--held-out-of")
-        .arg(repo.join("tools/recipe/default-model.json"))
+        .arg(repo.join("tools/recipe/faces-train.json"))
         .args(["--device", "cpu", "--out"])
         .arg(dir.path())
         .output()
@@ -64,13 +66,19 @@ fn the_model_card_figures_are_reproduced() {
     assert_eq!(now["model"], card["model"]);
     assert_eq!(now["identities"], card["identities"]);
     assert_eq!(now["real_faces"], card["real_faces"]);
-    // Scores may differ in the last bits between CPUs; one face moves a rate by several percent.
+    // Scores may differ in the last bits between CPUs: allow a face or two either way
+    // (one face is 0.12 % of the 818).
     for key in ["auc", "accuracy", "eer", "jpeg_band_change_share"] {
         let (a, b) = (number(&now, key), number(&card, key));
-        assert!((a - b).abs() < 1e-3, "{key}: {a} now, {b} in the card");
+        assert!((a - b).abs() < 3e-3, "{key}: {a} now, {b} in the card");
     }
     for key in ["real_band_shares", "manipulated_band_shares"] {
-        assert_eq!(now[key], card[key], "{key}");
+        let (a, b) = (now[key].as_array().unwrap(), card[key].as_array().unwrap());
+        assert_eq!(a.len(), b.len(), "{key}");
+        for (x, y) in a.iter().zip(b) {
+            let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
+            assert!((x - y).abs() < 3e-3, "{key}: {x} now, {y} in the card");
+        }
     }
     // The card states these same figures and the weights' checksum.
     let text = std::fs::read_to_string(repo.join("assets/models/MODEL_CARD.md")).unwrap();
