@@ -112,15 +112,7 @@ fn gelus(batch: usize) {
             .map(|t| t.into_data().num_elements())
             .unwrap_or(0)
     };
-    let mut ms = [0.0f64; 2];
-    for round in 0..4 {
-        let timed = [time(|| run(true)), time(|| run(false))];
-        if round > 0 {
-            for k in 0..2 {
-                ms[k] += timed[k] / 3.0;
-            }
-        }
-    }
+    let ms = both_ways(run);
     println!(
         "\nGELU {shape:?}, forward + backward (autodiff): mclcr {:.1} ms, Burn's {:.1} ms",
         ms[0], ms[1]
@@ -164,15 +156,7 @@ fn batch_norms(batch: usize) {
                 .map(|t| t.into_data().num_elements())
                 .unwrap_or(0)
         };
-        let mut ms = [0.0f64; 2];
-        for round in 0..4 {
-            let timed = [time(|| run(true)), time(|| run(false))];
-            if round > 0 {
-                for k in 0..2 {
-                    ms[k] += timed[k] / 3.0;
-                }
-            }
-        }
+        let ms = both_ways(run);
         total[0] += ms[0];
         total[1] += ms[1];
         println!("{channels:>8}  {side:>4}  {:>12.1}  {:>10.1}", ms[0], ms[1]);
@@ -216,6 +200,21 @@ fn burn_depthwise(x: &[f32], w: &[f32], g: &DepthwiseGeometry) -> usize {
         .map(|t| t.into_data().num_elements())
         .unwrap_or(0);
     dx + dw
+}
+
+/// Milliseconds of `run(true)` (mclcr's kernel) and `run(false)` (Burn's), alternated, the
+/// mean of 3 rounds after one warm-up round.
+fn both_ways(run: impl Fn(bool) -> usize) -> [f64; 2] {
+    let mut ms = [0.0f64; 2];
+    for round in 0..4 {
+        let timed = [time(|| run(true)), time(|| run(false))];
+        if round > 0 {
+            for k in 0..2 {
+                ms[k] += timed[k] / 3.0;
+            }
+        }
+    }
+    ms
 }
 
 /// Milliseconds `f` takes.

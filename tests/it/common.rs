@@ -39,3 +39,21 @@ impl Drop for TempDir {
 pub fn tempdir() -> TempDir {
     TempDir::new()
 }
+
+/// A data folder read beside the checkout (`../shared/data/<name>`, or the path in `env`), if
+/// `marker` (a file or folder in it) is there. Otherwise the test is skipped with a message,
+/// unless `require` is set to 1, which turns the absence into a failure.
+pub fn shared_data(name: &str, marker: &str, env: &str, require: &str) -> Option<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let data = std::env::var_os(env)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("../shared/data").join(name));
+    if data.join(marker).exists() {
+        return Some(data);
+    }
+    if std::env::var_os(require).is_some_and(|v| v == "1") {
+        panic!("{name} is missing at {}", data.display());
+    }
+    eprintln!("skipping: no {name} at {}", data.display());
+    None
+}

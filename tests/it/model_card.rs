@@ -12,21 +12,13 @@ use std::process::Command;
 const ROOTS: [&str; 4] = ["london", "canada", "voteview", "meps"];
 
 fn faces_train() -> Option<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let data = std::env::var_os("MCLCR_FACES_TRAIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("../shared/data/faces-train"));
-    if ROOTS.iter().all(|r| data.join(r).is_dir()) {
-        return Some(data);
-    }
-    if std::env::var_os("MCLCR_REQUIRE_FACES_TRAIN").is_some_and(|v| v == "1") {
-        panic!("faces-train is missing at {}", data.display());
-    }
-    eprintln!(
-        "skipping the model card test: no faces-train at {}",
-        data.display()
-    );
-    None
+    let data = crate::common::shared_data(
+        "faces-train",
+        "meps",
+        "MCLCR_FACES_TRAIN",
+        "MCLCR_REQUIRE_FACES_TRAIN",
+    )?;
+    ROOTS.iter().all(|r| data.join(r).is_dir()).then_some(data)
 }
 
 fn number(value: &serde_json::Value, key: &str) -> f64 {

@@ -10,21 +10,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn realworld() -> Option<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let data = std::env::var_os("MCLCR_REALWORLD")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("../shared/data/realworld-dev"));
-    if data.join("aaronespasa_dfd").is_dir() {
-        return Some(data);
-    }
-    if std::env::var_os("MCLCR_REQUIRE_REALWORLD").is_some_and(|v| v == "1") {
-        panic!("realworld-dev is missing at {}", data.display());
-    }
-    eprintln!(
-        "skipping the realworld-dev card test: no realworld-dev at {}",
-        data.display()
-    );
-    None
+    crate::common::shared_data(
+        "realworld-dev",
+        "aaronespasa_dfd",
+        "MCLCR_REALWORLD",
+        "MCLCR_REQUIRE_REALWORLD",
+    )
 }
 
 fn rows(table: &serde_json::Value) -> Vec<(String, &serde_json::Value)> {

@@ -74,65 +74,11 @@ impl<B: TrainingKernels, C: CheckpointStrategy> TrainingKernels for Autodiff<B, 
     }
 
     fn relu6(x: FloatTensor<Self>) -> FloatTensor<Self> {
-        #[derive(Debug)]
-        struct Relu6;
-
-        impl<B: TrainingKernels> Backward<B, 1> for Relu6 {
-            type State = NodeId;
-
-            fn backward(
-                self,
-                ops: Ops<Self::State, 1>,
-                grads: &mut Gradients,
-                checkpointer: &mut Checkpointer,
-            ) {
-                let [node_x] = ops.parents;
-                let grad = grads.consume::<B>(&ops.node);
-                let x = checkpointer.retrieve_node_output::<B::FloatTensorPrimitive>(ops.state);
-                if let Some(node) = node_x {
-                    grads.register::<B>(node.id, B::relu6_backward(x, grad));
-                }
-            }
-        }
-
-        match Relu6.prepare::<C>([x.node()]).compute_bound().stateful() {
-            OpsKind::Tracked(mut prep) => {
-                let state = prep.checkpoint(&x);
-                prep.finish(state, B::relu6(x.primitive().clone()))
-            }
-            OpsKind::UnTracked(prep) => prep.finish(B::relu6(x.primitive().clone())),
-        }
+        elementwise::<B, C>(x, B::relu6, B::relu6_backward)
     }
 
     fn gelu_exact(x: FloatTensor<Self>) -> FloatTensor<Self> {
-        #[derive(Debug)]
-        struct Gelu;
-
-        impl<B: TrainingKernels> Backward<B, 1> for Gelu {
-            type State = NodeId;
-
-            fn backward(
-                self,
-                ops: Ops<Self::State, 1>,
-                grads: &mut Gradients,
-                checkpointer: &mut Checkpointer,
-            ) {
-                let [node_x] = ops.parents;
-                let grad = grads.consume::<B>(&ops.node);
-                let x = checkpointer.retrieve_node_output::<B::FloatTensorPrimitive>(ops.state);
-                if let Some(node) = node_x {
-                    grads.register::<B>(node.id, B::gelu_exact_backward(x, grad));
-                }
-            }
-        }
-
-        match Gelu.prepare::<C>([x.node()]).compute_bound().stateful() {
-            OpsKind::Tracked(mut prep) => {
-                let state = prep.checkpoint(&x);
-                prep.finish(state, B::gelu_exact(x.primitive().clone()))
-            }
-            OpsKind::UnTracked(prep) => prep.finish(B::gelu_exact(x.primitive().clone())),
-        }
+        elementwise::<B, C>(x, B::gelu_exact, B::gelu_exact_backward)
     }
 
     fn batch_norm_act(
@@ -220,5 +166,60 @@ impl<B: TrainingKernels, C: CheckpointStrategy> TrainingKernels for Autodiff<B, 
                 )
             }
         }
+    }
+}
+
+/// A kernel on the inner backend's tensors.
+type Kernel<B> = fn(FloatTensor<B>) -> FloatTensor<B>;
+
+/// The gradient of an element-wise kernel from its input and the output's gradient.
+type GradientKernel<B> = fn(FloatTensor<B>, FloatTensor<B>) -> FloatTensor<B>;
+
+/// The graph node of an element-wise kernel (ReLU6, GELU): its backward pass calls `gradient`
+/// on the checkpointed input.
+struct Elementwise<B: TrainingKernels> {
+    gradient: GradientKernel<B>,
+}
+
+impl<B: TrainingKernels> std::fmt::Debug for Elementwise<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Elementwise")
+    }
+}
+
+impl<B: TrainingKernels> Backward<B, 1> for Elementwise<B> {
+    type State = NodeId;
+
+    fn backward(
+        self,
+        ops: Ops<Self::State, 1>,
+        grads: &mut Gradients,
+        checkpointer: &mut Checkpointer,
+    ) {
+        let [node_x] = ops.parents;
+        let grad = grads.consume::<B>(&ops.node);
+        let x = checkpointer.retrieve_node_output::<B::FloatTensorPrimitive>(ops.state);
+        if let Some(node) = node_x {
+            grads.register::<B>(node.id, (self.gradient)(x, grad));
+        }
+    }
+}
+
+/// `forward(x)` recorded as one [`Elementwise`] node whose backward pass is `gradient`.
+fn elementwise<B: TrainingKernels, C: CheckpointStrategy>(
+    x: FloatTensor<Autodiff<B, C>>,
+    forward: Kernel<B>,
+    gradient: GradientKernel<B>,
+) -> FloatTensor<Autodiff<B, C>> {
+    match (Elementwise { gradient })
+        .prepare::<C>([x.node()])
+        .compute_bound()
+        .stateful()
+    {
+        OpsKind::Tracked(mut prep) => {
+            let state = prep.checkpoint(&x);
+            prep.finish(state, forward(x.primitive().clone()))
+        }
+        OpsKind::UnTracked(prep) => prep.finish(forward(x.primitive().clone())),
     }
 }
