@@ -20,6 +20,7 @@ pub fn show(
     egui::Window::new("Model & device")
         .open(open)
         .default_width(460.0)
+        .max_width(720.0)
         .show(ctx, |ui| contents(ui, model, device, custom_model))
         .and_then(|response| response.inner)
         .unwrap_or_default()
@@ -58,9 +59,15 @@ fn contents(
                 (
                     "thresholds",
                     format!(
-                        "no evidence below {:.2}, likely manipulated from {:.2}",
+                        // Exactly as applied (0.9863 must not read as 0.99).
+                        "no evidence below {}, likely manipulated from {}",
                         m.bands.clear, m.bands.manipulated
                     ),
+                    false,
+                ),
+                (
+                    "smallest face judged",
+                    format!("{} px (crop side)", scorer.min_face_side()),
                     false,
                 ),
                 ("backbone", m.provenance.backbone.clone(), false),
@@ -75,7 +82,8 @@ fn contents(
                     if monospace {
                         ui.monospace(value);
                     } else {
-                        ui.label(value);
+                        // Provenance lines can be long: wrap them in the window's width.
+                        ui.add(egui::Label::new(value).wrap());
                     }
                     ui.end_row();
                 }

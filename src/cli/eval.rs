@@ -138,7 +138,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
     );
     println!("ACC {:.4}  AUC {:.4}  EER {:.4}", m.accuracy, m.auc, m.eer);
     println!(
-        "bands (manipulated ≥ {:.3}, no evidence < {:.3}): real faces {:.1} % likely manipulated (false positives), {:.1} % inconclusive, {:.1} % no evidence; manipulated faces {:.1} % likely manipulated, {:.1} % no evidence (missed)",
+        "bands (manipulated ≥ {}, no evidence < {}): real faces {:.1} % likely manipulated (false positives), {:.1} % inconclusive, {:.1} % no evidence; manipulated faces {:.1} % likely manipulated, {:.1} % no evidence (missed)",
         bands.manipulated,
         bands.clear,
         100.0 * rates.real[0],

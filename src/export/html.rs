@@ -80,7 +80,7 @@ pub fn html(items: &[ReportItem<'_>], info: &RunInfo, model_sha256: &str, date: 
         out,
         "<table><tr><th>date</th><td>{}</td></tr><tr><th>app</th><td>mclcr {}</td></tr>\
          <tr><th>model</th><td><code>{}</code>{}</td></tr><tr><th>model SHA-256</th><td><code>{}</code></td></tr>\
-         <tr><th>thresholds</th><td>inconclusive from {:.2}, likely manipulated from {:.2}</td></tr>\
+         <tr><th>thresholds</th><td>inconclusive from {}, likely manipulated from {}</td></tr>\
          <tr><th>device</th><td>{}</td></tr><tr><th>images</th><td>{}</td></tr></table>",
         escape(date),
         escape(&info.version),
