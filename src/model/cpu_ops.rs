@@ -10,10 +10,10 @@
 //!   [`super::kernels`]' row kernels.
 //!
 //! On every other device they use Burn's operations (under autodiff, ReLU6, GELU and depthwise
-//! convolutions go to [`super::kernels`], with their own backward pass; `erf` lives there). The results match
-//! Burn's to rounding: ReLU6 exactly (NaN and −0 included); GELU to about 6·10⁻⁷ absolute in
-//! `erf` (Abramowitz & Stegun 7.1.26, the formula PyTorch's vectorised CPU `erf` uses); the
-//! convolution to float summation order. `tools/bench/bench.py --stages` shows their effect.
+//! convolutions go to [`super::kernels`], with their own backward pass; `erf` lives there).
+//! The results match Burn's to rounding: ReLU6 exactly (NaN and −0 included); GELU to about
+//! 6·10⁻⁷ absolute in `erf` (Abramowitz & Stegun 7.1.26, the formula PyTorch's vectorised CPU
+//! `erf` uses); the convolution to float summation order. `tools/bench/bench.py --stages` shows their effect.
 
 use burn::nn::conv::Conv2d;
 use burn::prelude::*;

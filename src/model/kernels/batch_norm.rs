@@ -120,16 +120,12 @@ impl Norm<'_> {
             .collect()
     }
 
-    /// Per-channel `scale = γ / √(σ² + ε)` and `shift = β − μ · scale`.
-    fn scale_shift(&self) -> (Vec<f32>, Vec<f32>) {
+    /// Per-channel `scale = γ / √(σ² + ε)` and `shift = β − μ · scale`, from [`Norm::inv_std`].
+    fn scale_shift(&self, inv_std: &[f32]) -> (Vec<f32>, Vec<f32>) {
         (0..self.gamma.len())
             .map(|c| {
-                let inv_std = 1.0 / (self.variance[c] as f64 + self.epsilon).sqrt();
-                let scale = self.gamma[c] as f64 * inv_std;
-                (
-                    scale as f32,
-                    (self.beta[c] as f64 - self.mean[c] as f64 * scale) as f32,
-                )
+                let scale = self.gamma[c] * inv_std[c];
+                (scale, self.beta[c] - self.mean[c] * scale)
             })
             .unzip()
     }
@@ -137,7 +133,7 @@ impl Norm<'_> {
 
 /// `x · scale + shift` per channel, clamped to `[0, 6]` when `relu6`.
 pub fn forward(x: &[f32], shape: NormShape, norm: &Norm<'_>) -> Vec<f32> {
-    let (scale, shift) = norm.scale_shift();
+    let (scale, shift) = norm.scale_shift(&norm.inv_std());
     let relu6 = norm.relu6;
     let mut y = vec![0.0f32; x.len()];
     y.par_chunks_mut(shape.plane.max(1))
@@ -169,8 +165,8 @@ pub fn backward(
     norm: &Norm<'_>,
     grad: &mut [f32],
 ) -> (Vec<f32>, Vec<f32>) {
-    let (scale, shift) = norm.scale_shift();
     let inv_std = norm.inv_std();
+    let (scale, shift) = norm.scale_shift(&inv_std);
     let (relu6, mean) = (norm.relu6, norm.mean);
     // The gradient that reaches the normalisation: masked by ReLU6 where it clamped.
     let passes = |v: f32, c: usize| {
