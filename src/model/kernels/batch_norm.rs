@@ -10,6 +10,8 @@
 
 use rayon::prelude::*;
 
+use super::vectorised;
+
 /// Shape of a batch-norm operand: `batch × channels` planes of `plane` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NormShape {
@@ -46,6 +48,7 @@ impl NormShape {
 }
 
 /// Sum of a slice in eight f32 lanes (vectorised), returned in f64.
+#[inline(always)]
 fn sum(values: &[f32]) -> f64 {
     let mut lanes = [0.0f32; 8];
     let chunks = values.chunks_exact(8);
@@ -59,6 +62,7 @@ fn sum(values: &[f32]) -> f64 {
 }
 
 /// Sum of `(v - mean)²` in eight f32 lanes, returned in f64.
+#[inline(always)]
 fn centred_squares(values: &[f32], mean: f32) -> f64 {
     let mut lanes = [0.0f32; 8];
     let chunks = values.chunks_exact(8);
@@ -81,15 +85,17 @@ pub fn statistics(x: &[f32], shape: NormShape) -> (Vec<f32>, Vec<f32>) {
     (0..shape.channels)
         .into_par_iter()
         .map(|c| {
-            let mean = (0..shape.batch)
-                .map(|n| sum(shape.plane_of(x, n, c)))
-                .sum::<f64>()
-                / count;
-            let variance = (0..shape.batch)
-                .map(|n| centred_squares(shape.plane_of(x, n, c), mean as f32))
-                .sum::<f64>()
-                / count;
-            (mean as f32, variance as f32)
+            vectorised(|| {
+                let mean = (0..shape.batch)
+                    .map(|n| sum(shape.plane_of(x, n, c)))
+                    .sum::<f64>()
+                    / count;
+                let variance = (0..shape.batch)
+                    .map(|n| centred_squares(shape.plane_of(x, n, c), mean as f32))
+                    .sum::<f64>()
+                    / count;
+                (mean as f32, variance as f32)
+            })
         })
         .unzip()
 }
@@ -142,17 +148,50 @@ pub fn forward(x: &[f32], shape: NormShape, norm: &Norm<'_>) -> Vec<f32> {
         .for_each(|(i, (out, input))| {
             let c = i % shape.channels;
             let (a, b) = (scale[c], shift[c]);
-            if relu6 {
-                for (o, &v) in out.iter_mut().zip(input) {
-                    *o = (v * a + b).clamp(0.0, 6.0);
+            vectorised(|| {
+                if relu6 {
+                    for (o, &v) in out.iter_mut().zip(input) {
+                        *o = (v * a + b).clamp(0.0, 6.0);
+                    }
+                } else {
+                    for (o, &v) in out.iter_mut().zip(input) {
+                        *o = v * a + b;
+                    }
                 }
-            } else {
-                for (o, &v) in out.iter_mut().zip(input) {
-                    *o = v * a + b;
-                }
-            }
+            })
         });
     y
+}
+
+/// Where the gradient reaches a channel's normalisation: everywhere without ReLU6, else only
+/// where the normalised value `x · scale + shift` lies strictly inside `(0, 6)`. Branch-free,
+/// with the channel's constants in registers, so that the loops using it vectorise.
+#[derive(Debug, Clone, Copy)]
+struct Relu6Mask {
+    relu6: bool,
+    scale: f32,
+    shift: f32,
+}
+
+impl Relu6Mask {
+    fn new(relu6: bool, scale: f32, shift: f32) -> Self {
+        Self {
+            relu6,
+            scale,
+            shift,
+        }
+    }
+
+    /// `g` where the gradient passes at input `v`, else 0.
+    #[inline(always)]
+    fn apply(self, g: f32, v: f32) -> f32 {
+        let z = v * self.scale + self.shift;
+        if !self.relu6 | ((z > 0.0) & (z < 6.0)) {
+            g
+        } else {
+            0.0
+        }
+    }
 }
 
 /// Gradients of [`forward`] (on the batch's own `mean` and `variance`): the one with respect
@@ -168,28 +207,37 @@ pub fn backward(
     let inv_std = norm.inv_std();
     let (scale, shift) = norm.scale_shift(&inv_std);
     let (relu6, mean) = (norm.relu6, norm.mean);
-    // The gradient that reaches the normalisation: masked by ReLU6 where it clamped.
-    let passes = |v: f32, c: usize| {
-        let z = v * scale[c] + shift[c];
-        !relu6 || (z > 0.0 && z < 6.0)
-    };
     // Σ g and Σ g · x̂ per channel, x̂ = (x − μ) / σ.
     let (beta_grad, gamma_grad): (Vec<f32>, Vec<f32>) = (0..shape.channels)
         .into_par_iter()
         .map(|c| {
-            let (mut sum_g, mut sum_gx) = (0.0f64, 0.0f64);
-            for n in 0..shape.batch {
-                let (xs, gs) = (shape.plane_of(x, n, c), shape.plane_of(grad, n, c));
-                let (mut lane_g, mut lane_gx) = ([0.0f32; 8], [0.0f32; 8]);
-                for (k, (&v, &g)) in xs.iter().zip(gs).enumerate() {
-                    let g = if passes(v, c) { g } else { 0.0 };
-                    lane_g[k % 8] += g;
-                    lane_gx[k % 8] += g * (v - mean[c]);
+            let mask = Relu6Mask::new(relu6, scale[c], shift[c]);
+            let m = mean[c];
+            vectorised(|| {
+                let (mut sum_g, mut sum_gx) = (0.0f64, 0.0f64);
+                for n in 0..shape.batch {
+                    let (xs, gs) = (shape.plane_of(x, n, c), shape.plane_of(grad, n, c));
+                    // Element k goes to lane k mod 8, the tail included.
+                    let (mut lane_g, mut lane_gx) = ([0.0f32; 8], [0.0f32; 8]);
+                    let (x_chunks, g_chunks) = (xs.chunks_exact(8), gs.chunks_exact(8));
+                    let (x_tail, g_tail) = (x_chunks.remainder(), g_chunks.remainder());
+                    for (xc, gc) in x_chunks.zip(g_chunks) {
+                        for k in 0..8 {
+                            let g = mask.apply(gc[k], xc[k]);
+                            lane_g[k] += g;
+                            lane_gx[k] += g * (xc[k] - m);
+                        }
+                    }
+                    for (k, (&v, &g)) in x_tail.iter().zip(g_tail).enumerate() {
+                        let g = mask.apply(g, v);
+                        lane_g[k] += g;
+                        lane_gx[k] += g * (v - m);
+                    }
+                    sum_g += lane_g.iter().map(|&v| v as f64).sum::<f64>();
+                    sum_gx += lane_gx.iter().map(|&v| v as f64).sum::<f64>();
                 }
-                sum_g += lane_g.iter().map(|&v| v as f64).sum::<f64>();
-                sum_gx += lane_gx.iter().map(|&v| v as f64).sum::<f64>();
-            }
-            (sum_g as f32, (sum_gx * inv_std[c] as f64) as f32)
+                (sum_g as f32, (sum_gx * inv_std[c] as f64) as f32)
+            })
         })
         .unzip();
     let count = shape.count().max(1) as f32;
@@ -198,15 +246,17 @@ pub fn backward(
         .enumerate()
         .for_each(|(i, (gs, xs))| {
             let c = i % shape.channels;
+            let mask = Relu6Mask::new(relu6, scale[c], shift[c]);
             // dx = γ/σ · (g − Σg/M − x̂ · Σ(g·x̂)/M)
             let k = scale[c];
             let mean_g = beta_grad[c] / count;
             let mean_gx = gamma_grad[c] / count * inv_std[c];
             let m = mean[c];
-            for (g, &v) in gs.iter_mut().zip(xs) {
-                let passed = if passes(v, c) { *g } else { 0.0 };
-                *g = k * (passed - mean_g - (v - m) * mean_gx);
-            }
+            vectorised(|| {
+                for (g, &v) in gs.iter_mut().zip(xs) {
+                    *g = k * (mask.apply(*g, v) - mean_g - (v - m) * mean_gx);
+                }
+            })
         });
     (gamma_grad, beta_grad)
 }
