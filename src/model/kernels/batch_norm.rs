@@ -85,17 +85,20 @@ pub fn statistics(x: &[f32], shape: NormShape) -> (Vec<f32>, Vec<f32>) {
     (0..shape.channels)
         .into_par_iter()
         .map(|c| {
-            vectorised(|| {
-                let mean = (0..shape.batch)
-                    .map(|n| sum(shape.plane_of(x, n, c)))
-                    .sum::<f64>()
-                    / count;
-                let variance = (0..shape.batch)
-                    .map(|n| centred_squares(shape.plane_of(x, n, c), mean as f32))
-                    .sum::<f64>()
-                    / count;
-                (mean as f32, variance as f32)
-            })
+            vectorised(
+                #[inline(always)]
+                || {
+                    let mean = (0..shape.batch)
+                        .map(|n| sum(shape.plane_of(x, n, c)))
+                        .sum::<f64>()
+                        / count;
+                    let variance = (0..shape.batch)
+                        .map(|n| centred_squares(shape.plane_of(x, n, c), mean as f32))
+                        .sum::<f64>()
+                        / count;
+                    (mean as f32, variance as f32)
+                },
+            )
         })
         .unzip()
 }
@@ -148,17 +151,20 @@ pub fn forward(x: &[f32], shape: NormShape, norm: &Norm<'_>) -> Vec<f32> {
         .for_each(|(i, (out, input))| {
             let c = i % shape.channels;
             let (a, b) = (scale[c], shift[c]);
-            vectorised(|| {
-                if relu6 {
-                    for (o, &v) in out.iter_mut().zip(input) {
-                        *o = (v * a + b).clamp(0.0, 6.0);
+            vectorised(
+                #[inline(always)]
+                || {
+                    if relu6 {
+                        for (o, &v) in out.iter_mut().zip(input) {
+                            *o = (v * a + b).clamp(0.0, 6.0);
+                        }
+                    } else {
+                        for (o, &v) in out.iter_mut().zip(input) {
+                            *o = v * a + b;
+                        }
                     }
-                } else {
-                    for (o, &v) in out.iter_mut().zip(input) {
-                        *o = v * a + b;
-                    }
-                }
-            })
+                },
+            )
         });
     y
 }
@@ -213,31 +219,34 @@ pub fn backward(
         .map(|c| {
             let mask = Relu6Mask::new(relu6, scale[c], shift[c]);
             let m = mean[c];
-            vectorised(|| {
-                let (mut sum_g, mut sum_gx) = (0.0f64, 0.0f64);
-                for n in 0..shape.batch {
-                    let (xs, gs) = (shape.plane_of(x, n, c), shape.plane_of(grad, n, c));
-                    // Element k goes to lane k mod 8, the tail included.
-                    let (mut lane_g, mut lane_gx) = ([0.0f32; 8], [0.0f32; 8]);
-                    let (x_chunks, g_chunks) = (xs.chunks_exact(8), gs.chunks_exact(8));
-                    let (x_tail, g_tail) = (x_chunks.remainder(), g_chunks.remainder());
-                    for (xc, gc) in x_chunks.zip(g_chunks) {
-                        for k in 0..8 {
-                            let g = mask.apply(gc[k], xc[k]);
-                            lane_g[k] += g;
-                            lane_gx[k] += g * (xc[k] - m);
+            vectorised(
+                #[inline(always)]
+                || {
+                    let (mut sum_g, mut sum_gx) = (0.0f64, 0.0f64);
+                    for n in 0..shape.batch {
+                        let (xs, gs) = (shape.plane_of(x, n, c), shape.plane_of(grad, n, c));
+                        // Element k goes to lane k mod 8, the tail included.
+                        let (mut lane_g, mut lane_gx) = ([0.0f32; 8], [0.0f32; 8]);
+                        let (x_chunks, g_chunks) = (xs.chunks_exact(8), gs.chunks_exact(8));
+                        let (x_tail, g_tail) = (x_chunks.remainder(), g_chunks.remainder());
+                        for (xc, gc) in x_chunks.zip(g_chunks) {
+                            for k in 0..8 {
+                                let g = mask.apply(gc[k], xc[k]);
+                                lane_g[k] += g;
+                                lane_gx[k] += g * (xc[k] - m);
+                            }
                         }
+                        for (k, (&v, &g)) in x_tail.iter().zip(g_tail).enumerate() {
+                            let g = mask.apply(g, v);
+                            lane_g[k] += g;
+                            lane_gx[k] += g * (v - m);
+                        }
+                        sum_g += lane_g.iter().map(|&v| v as f64).sum::<f64>();
+                        sum_gx += lane_gx.iter().map(|&v| v as f64).sum::<f64>();
                     }
-                    for (k, (&v, &g)) in x_tail.iter().zip(g_tail).enumerate() {
-                        let g = mask.apply(g, v);
-                        lane_g[k] += g;
-                        lane_gx[k] += g * (v - m);
-                    }
-                    sum_g += lane_g.iter().map(|&v| v as f64).sum::<f64>();
-                    sum_gx += lane_gx.iter().map(|&v| v as f64).sum::<f64>();
-                }
-                (sum_g as f32, (sum_gx * inv_std[c] as f64) as f32)
-            })
+                    (sum_g as f32, (sum_gx * inv_std[c] as f64) as f32)
+                },
+            )
         })
         .unzip();
     let count = shape.count().max(1) as f32;
@@ -252,11 +261,14 @@ pub fn backward(
             let mean_g = beta_grad[c] / count;
             let mean_gx = gamma_grad[c] / count * inv_std[c];
             let m = mean[c];
-            vectorised(|| {
-                for (g, &v) in gs.iter_mut().zip(xs) {
-                    *g = k * (mask.apply(*g, v) - mean_g - (v - m) * mean_gx);
-                }
-            })
+            vectorised(
+                #[inline(always)]
+                || {
+                    for (g, &v) in gs.iter_mut().zip(xs) {
+                        *g = k * (mask.apply(*g, v) - mean_g - (v - m) * mean_gx);
+                    }
+                },
+            )
         });
     (gamma_grad, beta_grad)
 }

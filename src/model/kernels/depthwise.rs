@@ -9,6 +9,7 @@
 //! `pulp`. Burn's own depthwise backward on the CPU loops over the channels, one small dense
 //! convolution each, and its stride-2 forward pass is a scalar loop.
 
+use super::vectorised;
 use rayon::prelude::*;
 
 /// The shape of one depthwise convolution: `[batch, channels, height, width]` in, a
@@ -185,21 +186,23 @@ pub fn forward(x: &[f32], weight: &[f32], bias: Option<&[f32]>, g: &DepthwiseGeo
     }
     let planes = Planes::new(g);
     let taps = planes.taps(g);
-    let arch = pulp::Arch::new();
     out.par_chunks_mut(g.output_plane())
         .enumerate()
         .for_each_init(
             || (vec![0.0f32; planes.len()], vec![0.0f32; planes.span()]),
             |(buffer, wide), (plane, y)| {
-                arch.dispatch(|| {
-                    let c = plane % g.channels;
-                    planes.load(&x[plane * g.input_plane()..][..g.input_plane()], g, buffer);
-                    wide.fill(bias.map_or(0.0, |b| b[c]));
-                    for (&start, &w) in taps.iter().zip(&weight[c * g.taps()..][..g.taps()]) {
-                        axpy(w, &buffer[start..start + wide.len()], wide);
-                    }
-                    planes.narrow(wide, out_w, y);
-                })
+                vectorised(
+                    #[inline(always)]
+                    || {
+                        let c = plane % g.channels;
+                        planes.load(&x[plane * g.input_plane()..][..g.input_plane()], g, buffer);
+                        wide.fill(bias.map_or(0.0, |b| b[c]));
+                        for (&start, &w) in taps.iter().zip(&weight[c * g.taps()..][..g.taps()]) {
+                            axpy(w, &buffer[start..start + wide.len()], wide);
+                        }
+                        planes.narrow(wide, out_w, y);
+                    },
+                )
             },
         );
     out
@@ -214,22 +217,24 @@ pub fn input_grad(grad: &[f32], weight: &[f32], g: &DepthwiseGeometry) -> Vec<f3
     }
     let planes = Planes::new(g);
     let taps = planes.taps(g);
-    let arch = pulp::Arch::new();
     out.par_chunks_mut(g.input_plane())
         .enumerate()
         .for_each_init(
             || (vec![0.0f32; planes.len()], vec![0.0f32; planes.span()]),
             |(buffer, wide), (plane, dx)| {
-                arch.dispatch(|| {
-                    let c = plane % g.channels;
-                    let dy = &grad[plane * g.output_plane()..][..g.output_plane()];
-                    planes.widen(dy, out_w, wide);
-                    buffer.fill(0.0);
-                    for (&start, &w) in taps.iter().zip(&weight[c * g.taps()..][..g.taps()]) {
-                        axpy(w, wide, &mut buffer[start..start + wide.len()]);
-                    }
-                    planes.store(buffer, g, dx);
-                })
+                vectorised(
+                    #[inline(always)]
+                    || {
+                        let c = plane % g.channels;
+                        let dy = &grad[plane * g.output_plane()..][..g.output_plane()];
+                        planes.widen(dy, out_w, wide);
+                        buffer.fill(0.0);
+                        for (&start, &w) in taps.iter().zip(&weight[c * g.taps()..][..g.taps()]) {
+                            axpy(w, wide, &mut buffer[start..start + wide.len()]);
+                        }
+                        planes.store(buffer, g, dx);
+                    },
+                )
             },
         );
     out
@@ -244,24 +249,26 @@ pub fn weight_grad(x: &[f32], grad: &[f32], g: &DepthwiseGeometry) -> Vec<f32> {
     }
     let planes = Planes::new(g);
     let taps = planes.taps(g);
-    let arch = pulp::Arch::new();
     out.par_chunks_mut(g.taps()).enumerate().for_each_init(
         || (vec![0.0f32; planes.len()], vec![0.0f32; planes.span()]),
         |(buffer, wide), (c, dw)| {
-            arch.dispatch(|| {
-                for b in 0..g.batch {
-                    let plane = b * g.channels + c;
-                    planes.load(&x[plane * g.input_plane()..][..g.input_plane()], g, buffer);
-                    planes.widen(
-                        &grad[plane * g.output_plane()..][..g.output_plane()],
-                        out_w,
-                        wide,
-                    );
-                    for (&start, dw) in taps.iter().zip(dw.iter_mut()) {
-                        *dw += dot(&buffer[start..start + wide.len()], wide);
+            vectorised(
+                #[inline(always)]
+                || {
+                    for b in 0..g.batch {
+                        let plane = b * g.channels + c;
+                        planes.load(&x[plane * g.input_plane()..][..g.input_plane()], g, buffer);
+                        planes.widen(
+                            &grad[plane * g.output_plane()..][..g.output_plane()],
+                            out_w,
+                            wide,
+                        );
+                        for (&start, dw) in taps.iter().zip(dw.iter_mut()) {
+                            *dw += dot(&buffer[start..start + wide.len()], wide);
+                        }
                     }
-                }
-            })
+                },
+            )
         },
     );
     out

@@ -35,22 +35,28 @@ pub(crate) fn gelu_backward_in_place(x: &[f32], grad: &mut [f32]) {
 
 /// The GELU gradient on one slice.
 fn gelu_backward_slice(x: &[f32], grad: &mut [f32]) {
-    vectorised(|| {
-        for (g, &x) in grad.iter_mut().zip(x) {
-            let cdf = 0.5 * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2));
-            let pdf = INV_SQRT_2PI * exp(-0.5 * x * x);
-            *g *= cdf + x * pdf;
-        }
-    })
+    vectorised(
+        #[inline(always)]
+        || {
+            for (g, &x) in grad.iter_mut().zip(x) {
+                let cdf = 0.5 * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2));
+                let pdf = INV_SQRT_2PI * exp(-0.5 * x * x);
+                *g *= cdf + x * pdf;
+            }
+        },
+    )
 }
 
 /// GELU in place on one slice.
 pub(crate) fn gelu_slice(values: &mut [f32]) {
-    vectorised(|| {
-        for x in values {
-            *x = 0.5 * *x * (1.0 + erf(*x / std::f32::consts::SQRT_2));
-        }
-    })
+    vectorised(
+        #[inline(always)]
+        || {
+            for x in values {
+                *x = 0.5 * *x * (1.0 + erf(*x / std::f32::consts::SQRT_2));
+            }
+        },
+    )
 }
 
 /// erf(x), absolute error below 6·10⁻⁷ in f32 (1.5·10⁻⁷ in exact arithmetic) (Abramowitz & Stegun 7.1.26), branch-free.

@@ -18,19 +18,25 @@ pub(crate) fn relu6_in_place(values: &mut [f32]) {
 
 /// ReLU6 in place on one slice.
 pub(crate) fn relu6_slice(values: &mut [f32]) {
-    vectorised(|| {
-        for x in values {
-            // NaN stays NaN and −0 stays −0, as with Burn's clamp.
-            *x = x.clamp(0.0, 6.0);
-        }
-    })
+    vectorised(
+        #[inline(always)]
+        || {
+            for x in values {
+                // NaN stays NaN and −0 stays −0, as with Burn's clamp.
+                *x = x.clamp(0.0, 6.0);
+            }
+        },
+    )
 }
 
 /// `grad` where `0 < x < 6`, else 0, in place (NaN inputs pass no gradient).
 pub(crate) fn relu6_backward_in_place(x: &[f32], grad: &mut [f32]) {
-    vectorised(|| {
-        for (g, &x) in grad.iter_mut().zip(x) {
-            *g = if x > 0.0 && x < 6.0 { *g } else { 0.0 };
-        }
-    })
+    vectorised(
+        #[inline(always)]
+        || {
+            for (g, &x) in grad.iter_mut().zip(x) {
+                *g = if x > 0.0 && x < 6.0 { *g } else { 0.0 };
+            }
+        },
+    )
 }
