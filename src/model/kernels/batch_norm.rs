@@ -10,7 +10,7 @@
 
 use rayon::prelude::*;
 
-use super::vectorised;
+use super::simd::vectorised;
 
 /// Shape of a batch-norm operand: `batch × channels` planes of `plane` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

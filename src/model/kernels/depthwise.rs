@@ -9,7 +9,7 @@
 //! `pulp`. Burn's own depthwise backward on the CPU loops over the channels, one small dense
 //! convolution each, and its stride-2 forward pass is a scalar loop.
 
-use super::vectorised;
+use super::simd::vectorised;
 use rayon::prelude::*;
 
 /// The shape of one depthwise convolution: `[batch, channels, height, width]` in, a

@@ -4,7 +4,7 @@
 
 use rayon::prelude::*;
 
-use super::vectorised;
+use super::simd::vectorised;
 
 /// Elements per rayon task; smaller slices run on the calling thread.
 const CHUNK: usize = 1 << 14;

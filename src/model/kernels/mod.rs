@@ -28,14 +28,7 @@ pub mod depthwise;
 mod flex;
 pub mod gelu;
 pub mod relu6;
-
-/// Runs `op` compiled for the widest vector unit this CPU has (AVX-512, AVX2 or the baseline,
-/// chosen at run time by `pulp`), so that the loops inlined into it vectorise at that width.
-/// Rust never fuses a multiply and an add on its own, so results are the same on every CPU.
-#[inline(always)]
-pub(crate) fn vectorised<R>(op: impl FnOnce() -> R) -> R {
-    pulp::Arch::new().dispatch(op)
-}
+mod simd;
 
 use burn::backend::ops::ConvOptions;
 use burn::backend::tensor::FloatTensor;
