@@ -72,13 +72,22 @@ def by_face_size(score_files):
 
 
 def per_file(score_file):
-    """(label is fake, highest face score) per file of one set's scores.csv."""
+    """(label is fake, highest face score, video) per file of one set's scores.csv; a file
+    without a video is its own."""
     files = {}
     with open(score_file, newline="") as f:
         for r in csv.DictReader(f):
-            key = (r["path"], r["label"] == "fake")
+            key = (r["path"], r["label"] == "fake", r.get("video") or r["path"])
             files[key] = max(files.get(key, 0.0), float(r["score"]))
-    return [(fake, score) for (_, fake), score in files.items()]
+    return [(fake, score, video) for (_, fake, video), score in files.items()]
+
+
+def lowest_threshold(real_scores, max_flagged):
+    """The lowest threshold that flags at most `max_flagged` of `real_scores` (sorted): a real
+    is flagged when its score is >= the threshold, which sits just above the (allowed + 1)-th
+    highest real score."""
+    allowed = int(max_flagged * len(real_scores))
+    return min(1.0, real_scores[len(real_scores) - allowed - 1] + 1e-6)
 
 
 def threshold_choice(score_files, max_flagged=0.05):
@@ -86,22 +95,20 @@ def threshold_choice(score_files, max_flagged=0.05):
     realworld-dev real files (highest face score per file), and what it catches, per set and
     pooled. For choosing thresholds (allowed on realworld-dev), never for training."""
     sets = {name: per_file(path) for name, path in score_files}
-    reals = sorted(score for files in sets.values() for fake, score in files if not fake)
+    reals = sorted(score for files in sets.values() for fake, score, _ in files if not fake)
     if not reals:
         return None
-    allowed = int(max_flagged * len(reals))
-    # Flag a real when its score is >= t: t just above the (allowed + 1)-th highest real score.
-    threshold = min(1.0, reals[len(reals) - allowed - 1] + 1e-6)
+    threshold = lowest_threshold(reals, max_flagged)
     rows = []
     for name, files in sets.items():
-        real = [s for fake, s in files if not fake]
-        fake = [s for fake, s in files if fake]
+        real = [s for fake, s, _ in files if not fake]
+        fake = [s for fake, s, _ in files if fake]
         rows.append({
             "set": name,
             "caught": sum(s >= threshold for s in fake) / len(fake) if fake else None,
             "flagged": sum(s >= threshold for s in real) / len(real) if real else None,
         })
-    fakes = [s for files in sets.values() for fake, s in files if fake]
+    fakes = [s for files in sets.values() for fake, s, _ in files if fake]
     return {
         "max_flagged": max_flagged,
         "threshold": threshold,
@@ -111,29 +118,21 @@ def threshold_choice(score_files, max_flagged=0.05):
     }
 
 
-def per_video_reals(score_file):
-    """The real files' highest face scores of one set's scores.csv, grouped by video (frames of
-    one video are near-copies; a file without a video is its own group)."""
-    files = {}
-    with open(score_file, newline="") as f:
-        for r in csv.DictReader(f):
-            if r["label"] == "fake":
-                continue
-            key = (r.get("video") or r["path"], r["path"])
-            files[key] = max(files.get(key, 0.0), float(r["score"]))
-    videos = {}
-    for (video, _), score in files.items():
-        videos.setdefault(video, []).append(score)
-    return list(videos.values())
-
-
 def threshold_holdout(score_files, max_flagged=0.05, splits=200, seed=2027):
     """Whether the threshold choice holds on real files it was not chosen on: each set's real
     videos split at random into two halves, the threshold chosen on one half by the rule of
     `threshold_choice`, the share of the other half's real files it flags measured; the median
     and 90th percentile of that share over `splits` splits, and of the fake files caught."""
-    groups = [per_video_reals(path) for _, path in score_files]
-    fakes = [s for _, path in score_files for fake, s in per_file(path) if fake]
+    sets = [per_file(path) for _, path in score_files]
+    fakes = [s for files in sets for fake, s, _ in files if fake]
+    # Per set, the real files' scores grouped by video (frames of one video are near-copies).
+    groups = []
+    for files in sets:
+        videos = {}
+        for fake, score, video in files:
+            if not fake:
+                videos.setdefault(video, []).append(score)
+        groups.append(list(videos.values()))
     rng = random.Random(seed)
     flagged, caught = [], []
     for _ in range(splits):
@@ -147,9 +146,7 @@ def threshold_holdout(score_files, max_flagged=0.05, splits=200, seed=2027):
                 (choose if i < half else check).extend(scores)
         if not choose or not check:
             continue
-        choose.sort()
-        allowed = int(max_flagged * len(choose))
-        threshold = min(1.0, choose[len(choose) - allowed - 1] + 1e-6)
+        threshold = lowest_threshold(sorted(choose), max_flagged)
         flagged.append(sum(s >= threshold for s in check) / len(check))
         caught.append(sum(s >= threshold for s in fakes) / len(fakes) if fakes else 0.0)
     if not flagged:
