@@ -51,7 +51,7 @@ pub(crate) fn make_batch(
             Some(fake) if !rng.chance(options.self_blend_share) => {
                 (real.crop.clone(), fake.crop.clone())
             }
-            _ => real.self_blended(&options.self_blend, rng),
+            _ => real.self_blended(&options.self_blend, options.blend_at_source_size, rng),
         };
         let (real_image, fake_image) = if options.crop_jitter > 0.0 {
             jitter_pair(real_image, fake_image, options.crop_jitter, rng)

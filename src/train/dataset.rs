@@ -20,7 +20,8 @@ use crate::imaging::inputs::collect_inputs;
 use crate::imaging::landmarks::Landmarker;
 use crate::rng::Rng;
 use crate::train::face_cache::{CachedFace, FaceCache};
-use crate::train::selfblend::{SelfBlendConfig, face_hull, self_blend};
+use crate::train::selfblend::{SelfBlendConfig, face_hull};
+use crate::train::source_size::self_blend_at_source_size;
 use crate::weights::assets;
 
 /// One face ready for training: the crop at the model's input size and the face box in it.
@@ -44,10 +45,20 @@ pub struct FaceSample {
 }
 
 impl FaceSample {
-    /// A self-blended (real, fake) pair made from this face.
-    pub fn self_blended(&self, config: &SelfBlendConfig, rng: &mut Rng) -> (RgbImage, RgbImage) {
-        let pair = self_blend(&self.crop, &self.hull, config, rng);
-        (pair.real, pair.fake)
+    /// A self-blended (real, fake) pair made from this face: on the stored crop, or with
+    /// `at_source_size` at the face's size in its file (see [`self_blend_at_source_size`]).
+    pub fn self_blended(
+        &self,
+        config: &SelfBlendConfig,
+        at_source_size: bool,
+        rng: &mut Rng,
+    ) -> (RgbImage, RgbImage) {
+        let scale = if at_source_size {
+            self.source_side as f32 / self.face.width.max(self.face.height).max(1) as f32
+        } else {
+            1.0
+        };
+        self_blend_at_source_size(&self.crop, &self.hull, scale, config, rng)
     }
 }
 

@@ -181,7 +181,7 @@ pub fn evaluate(scorer: &Scorer, request: &EvalRequest) -> Result<Evaluation, Ev
         faces.push(face(sample.fake));
         if self_blended {
             let mut rng = Rng::derive(request.seed, i as u64);
-            let (_, fake) = sample.self_blended(&SelfBlendConfig::default(), &mut rng);
+            let (_, fake) = sample.self_blended(&SelfBlendConfig::default(), false, &mut rng);
             crops.push(fake);
             faces.push(face(true));
         }

@@ -17,6 +17,7 @@ pub mod options;
 pub mod run;
 pub mod selfblend;
 pub mod session;
+pub mod source_size;
 pub mod step;
 pub mod video_like;
 

@@ -53,6 +53,11 @@ pub struct TrainOptions {
     /// `1 - crop_jitter ..= 1` of the face crop, anywhere inside it. 0 turns it off.
     #[serde(default)]
     pub crop_jitter: f32,
+    /// Make each self-blend at the face's size in its file and only then bring the pair up to
+    /// the crop's side, as a face swap in a video frame is blended at the frame's resolution
+    /// (see [`crate::train::source_size`]); off, the blend is made on the stored crop.
+    #[serde(default)]
+    pub blend_at_source_size: bool,
     /// Largest in-plane rotation, degrees, drawn alike for both faces of a pair (heads tilt in
     /// video frames; portraits are upright). 0 turns it off.
     #[serde(default)]
@@ -198,6 +203,7 @@ impl TrainOptions {
             held_out_identities: Vec::new(),
             crop_jitter: 0.0,
             crop_rotation: 0.0,
+            blend_at_source_size: false,
             small_face_probability: 0.0,
             small_face_side: small_face_side(),
             video_probability: 0.0,

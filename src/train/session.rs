@@ -217,14 +217,20 @@ fn validate(
     let mut faces = Vec::new();
     let mut labels = Vec::new();
     for (i, sample) in val.iter().enumerate() {
-        faces.push(preprocessor.prepare(&sample.crop));
-        labels.push(sample.fake);
-        if !sample.fake {
-            let mut rng = Rng::derive(options.seed ^ 0x5EED, i as u64);
-            let (_, fake) = sample.self_blended(&options.self_blend, &mut rng);
-            faces.push(preprocessor.prepare(&fake));
+        if sample.fake {
+            faces.push(preprocessor.prepare(&sample.crop));
             labels.push(true);
+            continue;
         }
+        let mut rng = Rng::derive(options.seed ^ 0x5EED, i as u64);
+        let at_source_size = options.blend_at_source_size;
+        let (real, fake) = sample.self_blended(&options.self_blend, at_source_size, &mut rng);
+        // Blended at the source size, the real face went through the same resampling as its
+        // fake and is the one to compare with; otherwise the stored crop is (as before).
+        faces.push(preprocessor.prepare(if at_source_size { &real } else { &sample.crop }));
+        labels.push(false);
+        faces.push(preprocessor.prepare(&fake));
+        labels.push(true);
     }
     let mut scores = Vec::with_capacity(faces.len());
     for chunk in faces.chunks(options.batch_size.max(1)) {

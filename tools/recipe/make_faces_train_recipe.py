@@ -16,7 +16,8 @@ the validation identities are those of the run it continues. And
 tools/recipe/faces-train-video.json: that continuation with half the pairs made to look like
 video frames (sensor noise, edge-preserving smoothing, 4:2:0 chroma, coarse block coding), and
 tools/recipe/faces-train-video-whole.json: that one training the whole network, with faces
-tilted up to 10°.
+tilted up to 10°. And tools/recipe/faces-train-source-size.json: the video-like continuation,
+two epochs, with every self-blend made at the face's size in its file.
 """
 import hashlib
 import json
@@ -83,6 +84,13 @@ def main() -> None:
     out = here / "faces-train-video-whole.json"
     out.write_text(json.dumps(recipe, indent=2) + "\n")
     print(f"whole-network video-like continuation recipe -> {out}")
+    # The video-like continuation with each self-blend made at the face's size in its file
+    # (most faces-train faces are 60-120 px) and only then brought up to the input, two epochs.
+    recipe = json.loads((here / "faces-train-video.json").read_text())
+    recipe.update({"epochs": 2, "blend_at_source_size": True})
+    out = here / "faces-train-source-size.json"
+    out.write_text(json.dumps(recipe, indent=2) + "\n")
+    print(f"source-size blending continuation recipe -> {out}")
 
 
 if __name__ == "__main__":
