@@ -29,12 +29,7 @@ impl FoundFace {
     /// The crop resized to `side × side`, and where the face box lies inside it (for a whole
     /// image, its central three quarters).
     pub fn resized(&self, side: u32) -> (RgbImage, FaceBox) {
-        let pixels = image::imageops::resize(
-            &self.crop,
-            side,
-            side,
-            image::imageops::FilterType::CatmullRom,
-        );
+        let pixels = super::scale::to_crop_size(&self.crop, side, side);
         let inside = match &self.detected {
             Some(face) => {
                 let scale = side as f32 / self.crop_box.width.max(1) as f32;

@@ -1,4 +1,5 @@
-//! Scaling an image by its longer side: thumbnails, previews and the detector's working copy.
+//! Scaling an image: by its longer side (thumbnails, previews, the detector's working copy), by
+//! a factor, and to the side of a face crop.
 
 use image::RgbImage;
 
@@ -20,6 +21,27 @@ pub fn shrink_to_longest_side(image: &RgbImage, side: u32) -> RgbImage {
     }
     let (tw, th) = fit_longest_side(w, h, side);
     image::imageops::thumbnail(image, tw, th)
+}
+
+/// The image scaled by `scale` (triangle filter, at least 1 pixel a side).
+pub fn scaled_by(image: &RgbImage, scale: f32) -> RgbImage {
+    let (w, h) = image.dimensions();
+    let (w, h) = (
+        ((w as f32 * scale).round() as u32).max(1),
+        ((h as f32 * scale).round() as u32).max(1),
+    );
+    image::imageops::resize(image, w, h, image::imageops::FilterType::Triangle)
+}
+
+/// The image resized to `width × height` with the filter that cuts every face crop
+/// (Catmull-Rom): a crop brought to the network's input side, or a small face brought back up.
+pub fn to_crop_size(image: &RgbImage, width: u32, height: u32) -> RgbImage {
+    image::imageops::resize(
+        image,
+        width,
+        height,
+        image::imageops::FilterType::CatmullRom,
+    )
 }
 
 #[cfg(test)]

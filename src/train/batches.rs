@@ -2,6 +2,7 @@
 //! themselves, jittered and re-encoded alike, made into the network's input.
 
 use crate::imaging::jpeg::recompress;
+use crate::imaging::scale::{scaled_by, to_crop_size};
 use crate::inference::preprocess::{PreparedFace, Preprocessor};
 use crate::rng::Rng;
 use crate::train::dataset::{DataSplit, FaceSample};
@@ -121,7 +122,7 @@ pub(crate) fn degrade_pair(
     .filter(|&target| target < detail)
     .map(|target| target as f32 / face_side as f32);
     let (real_image, fake_image) = match shrink {
-        Some(scale) => (resized(&real_image, scale), resized(&fake_image, scale)),
+        Some(scale) => (scaled_by(&real_image, scale), scaled_by(&fake_image, scale)),
         None => (real_image, fake_image),
     };
     let (real_image, fake_image) = if rng.chance(options.video_probability) {
@@ -137,7 +138,10 @@ pub(crate) fn degrade_pair(
         (real_image, fake_image)
     };
     let (real_image, fake_image) = if shrink.is_some() {
-        (to_side(&real_image, side), to_side(&fake_image, side))
+        (
+            to_crop_size(&real_image, side, side),
+            to_crop_size(&fake_image, side, side),
+        )
     } else {
         (real_image, fake_image)
     };
@@ -153,21 +157,6 @@ fn rotated(image: &image::RgbImage, degrees: f32) -> image::RgbImage {
         let (dx, dy) = (x - cx, y - cy);
         (cx + cos * dx + sin * dy, cy - sin * dx + cos * dy)
     })
-}
-
-/// The image scaled by `scale` (at least 1 pixel a side).
-fn resized(image: &image::RgbImage, scale: f32) -> image::RgbImage {
-    let (w, h) = image.dimensions();
-    let (w, h) = (
-        ((w as f32 * scale).round() as u32).max(1),
-        ((h as f32 * scale).round() as u32).max(1),
-    );
-    image::imageops::resize(image, w, h, image::imageops::FilterType::Triangle)
-}
-
-/// The image scaled back to `side × side`, as the analysis scales a small crop to the input.
-fn to_side(image: &image::RgbImage, side: u32) -> image::RgbImage {
-    image::imageops::resize(image, side, side, image::imageops::FilterType::CatmullRom)
 }
 
 #[cfg(test)]

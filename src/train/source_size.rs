@@ -11,8 +11,8 @@
 //! the stored side through the same resampling, so that resampling alone tells them nothing.
 
 use image::RgbImage;
-use image::imageops::FilterType;
 
+use crate::imaging::scale::{scaled_by, to_crop_size};
 use crate::rng::Rng;
 use crate::train::selfblend::{SelfBlendConfig, self_blend};
 
@@ -38,22 +38,21 @@ pub fn self_blend_at_source_size(
         let pair = self_blend(crop, hull, config, rng);
         return (pair.real, pair.fake);
     }
-    let scale = source_scale.max(SMALLEST_SIDE as f32 / width.min(height) as f32);
-    let (small_w, small_h) = (
-        ((width as f32 * scale).round() as u32).clamp(1, width), // source width
-        ((height as f32 * scale).round() as u32).clamp(1, height), // source height
-    );
-    let small = image::imageops::resize(crop, small_w, small_h, FilterType::Triangle);
+    let scale = source_scale
+        .max(SMALLEST_SIDE as f32 / width.min(height) as f32)
+        .min(1.0);
+    let small = scaled_by(crop, scale);
     let (sx, sy) = (
-        small_w as f32 / width as f32,
-        small_h as f32 / height as f32,
+        small.width() as f32 / width as f32,
+        small.height() as f32 / height as f32,
     );
     let small_hull: Vec<(f32, f32)> = hull.iter().map(|&(x, y)| (x * sx, y * sy)).collect();
     let pair = self_blend(&small, &small_hull, config, rng);
-    // Back to the stored side with the filter that made the stored crop (`FoundFace::resized`).
-    let back =
-        |image: &RgbImage| image::imageops::resize(image, width, height, FilterType::CatmullRom);
-    (back(&pair.real), back(&pair.fake))
+    // Back to the stored side with the filter that made the stored crop.
+    (
+        to_crop_size(&pair.real, width, height),
+        to_crop_size(&pair.fake, width, height),
+    )
 }
 
 #[cfg(test)]
