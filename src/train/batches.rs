@@ -7,6 +7,7 @@ use crate::inference::preprocess::{PreparedFace, Preprocessor};
 use crate::rng::Rng;
 use crate::train::dataset::{DataSplit, FaceSample};
 use crate::train::options::TrainOptions;
+use crate::train::pair_warp::PairWarp;
 use crate::train::selfblend::warp_rgb;
 use crate::train::video_like::VideoLike;
 
@@ -37,7 +38,7 @@ pub(crate) fn epoch_batches<'a>(
 }
 
 /// Prepares a batch: each pair's fake (from its folder or self-blended), the same crop jitter,
-/// rotation and degradation ([`degrade_pair`]: small face, video-like or JPEG) for both faces,
+/// rotation, reshaping and degradation ([`degrade_pair`]: small face, video-like or JPEG) for both faces,
 /// then the network's input.
 pub(crate) fn make_batch(
     plan: &PairPlan<'_>,
@@ -62,6 +63,12 @@ pub(crate) fn make_batch(
         let (real_image, fake_image) = if options.crop_rotation > 0.0 {
             let degrees = rng.range(-options.crop_rotation, options.crop_rotation);
             (rotated(&real_image, degrees), rotated(&fake_image, degrees))
+        } else {
+            (real_image, fake_image)
+        };
+        let (real_image, fake_image) = if options.pair_warp > 0.0 {
+            let warp = PairWarp::draw(options.pair_warp, rng);
+            (warp.apply(&real_image), warp.apply(&fake_image))
         } else {
             (real_image, fake_image)
         };

@@ -6,6 +6,7 @@
 
 pub mod batches;
 pub mod bench;
+pub mod blend_region;
 pub mod checkpoint;
 pub mod dataset;
 pub mod eval;
@@ -14,6 +15,7 @@ pub mod face_cache;
 pub mod manifest;
 pub mod metrics;
 pub mod options;
+pub mod pair_warp;
 pub mod run;
 pub mod selfblend;
 pub mod session;

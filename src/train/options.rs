@@ -62,6 +62,11 @@ pub struct TrainOptions {
     /// video frames; portraits are upright). 0 turns it off.
     #[serde(default)]
     pub crop_rotation: f32,
+    /// Largest displacement, as a fraction of the side, of a smooth random reshaping given
+    /// alike to both faces of a pair (see [`crate::train::pair_warp`]): the face's layout then
+    /// tells nothing about the label. 0 turns it off.
+    #[serde(default)]
+    pub pair_warp: f32,
     /// Probability of making a pair look like a small face in a video frame: both faces are
     /// shrunk so that the face's longer side is a random size in `small_face_side`, re-encoded
     /// there (with `jpeg_probability`), then scaled back up to the input, as a 60–250 px face
@@ -203,6 +208,7 @@ impl TrainOptions {
             held_out_identities: Vec::new(),
             crop_jitter: 0.0,
             crop_rotation: 0.0,
+            pair_warp: 0.0,
             blend_at_source_size: false,
             small_face_probability: 0.0,
             small_face_side: small_face_side(),
@@ -256,5 +262,50 @@ mod tests {
         assert_eq!(bands.clear, 0.5);
         let empty = targets.choose(&[], &[]);
         assert_eq!(empty, BandThresholds::default());
+    }
+
+    /// Keys of `recipe` that `read_back` lacks, as dotted paths.
+    fn unknown_keys(
+        recipe: &serde_json::Value,
+        read_back: &serde_json::Value,
+        at: &str,
+    ) -> Vec<String> {
+        let (Some(recipe), Some(read_back)) = (recipe.as_object(), read_back.as_object()) else {
+            return Vec::new();
+        };
+        recipe
+            .iter()
+            .flat_map(|(key, value)| match read_back.get(key) {
+                None => vec![format!("{at}{key}")],
+                Some(back) => unknown_keys(value, back, &format!("{at}{key}.")),
+            })
+            .collect()
+    }
+
+    /// A misspelt or retired recipe key would be ignored without a word (serde skips unknown
+    /// fields): every recipe in `tools/recipe` must read back with all of its keys.
+    #[test]
+    fn every_recipe_in_tools_reads_back_whole() {
+        let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tools/recipe");
+        let mut read = 0;
+        for entry in std::fs::read_dir(&folder).expect("tools/recipe") {
+            let path = entry.expect("entry").path();
+            if path.extension().is_none_or(|e| e != "json") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).expect("recipe text");
+            let recipe: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+            let options: TrainOptions = serde_json::from_value(recipe.clone())
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let back = serde_json::to_value(&options).expect("serialise");
+            let unknown = unknown_keys(&recipe, &back, "");
+            assert!(
+                unknown.is_empty(),
+                "{}: unknown keys {unknown:?}",
+                path.display()
+            );
+            read += 1;
+        }
+        assert!(read >= 7, "only {read} recipes found");
     }
 }

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::imaging::faces::FaceBox;
 use crate::rng::Rng;
+use crate::train::blend_region::varied_region;
 
 /// A real face, its self-blended fake, and the blend mask (`[h · w]` in [0, 1]).
 #[derive(Debug, Clone, PartialEq)]
@@ -62,6 +63,14 @@ pub struct SelfBlendConfig {
     pub elastic: f32,
     /// Range of the final mask blur σ, pixels at 256.
     pub blur_sigma: [f32; 2],
+    /// Range of the face region's stretch about its centre, per axis (`[1, 1]`: the hull as
+    /// it is; see [`crate::train::blend_region`]).
+    pub region_scale: [f32; 2],
+    /// Largest share of the face region's height cut from its top (0: none).
+    pub region_top_cut: f32,
+    /// Range of the down-and-up rescale factor of the quality transform (its other half is a
+    /// sharpen): how much blurrier one face is than the other.
+    pub rescale_factor: [f32; 2],
 }
 
 impl Default for SelfBlendConfig {
@@ -77,6 +86,9 @@ impl Default for SelfBlendConfig {
             scale: [0.95, 1.05],
             elastic: 0.02,
             blur_sigma: [2.0, 8.0],
+            region_scale: [1.0, 1.0],
+            region_top_cut: 0.0,
+            rescale_factor: [2.0, 4.0],
         }
     }
 }
@@ -171,7 +183,8 @@ pub fn self_blend(
     } else {
         (face.clone(), hull.to_vec())
     };
-    // 3. The face mask.
+    // 3. The face mask, in a region reshaped as the recipe asks.
+    let hull = varied_region(&hull, config.region_scale, config.region_top_cut, rng);
     let mask = fill_convex(w, h, &hull);
     // 4. Source and target are copies; one of them gets the colour / quality transform.
     let (mut source, mut target) = (image.clone(), image);
@@ -259,7 +272,9 @@ fn colour_quality_transform(image: &RgbImage, config: &SelfBlendConfig, rng: &mu
         }))
     });
     if rng.chance(0.5) {
-        let factor = rng.range(2.0, 4.0);
+        let factor = rng
+            .range(config.rescale_factor[0], config.rescale_factor[1])
+            .max(1.0);
         let (w, h) = out.dimensions();
         let small = image::imageops::resize(
             &out,

@@ -17,7 +17,10 @@ tools/recipe/faces-train-video.json: that continuation with half the pairs made 
 video frames (sensor noise, edge-preserving smoothing, 4:2:0 chroma, coarse block coding), and
 tools/recipe/faces-train-video-whole.json: that one training the whole network, with faces
 tilted up to 10°. And tools/recipe/faces-train-source-size.json: the video-like continuation,
-two epochs, with every self-blend made at the face's size in its file.
+two epochs, with every self-blend made at the face's size in its file. And
+tools/recipe/faces-train-warp.json: the video-like continuation with both faces of each pair
+reshaped alike by a smooth random field, and tools/recipe/faces-train-hard-blends.json: that
+one with half the colour and quality mismatch in its self-blends and face regions of other shapes.
 """
 import hashlib
 import json
@@ -91,6 +94,24 @@ def main() -> None:
     out = here / "faces-train-source-size.json"
     out.write_text(json.dumps(recipe, indent=2) + "\n")
     print(f"source-size blending continuation recipe -> {out}")
+    # The video-like continuation with both faces of each pair reshaped alike by a smooth
+    # random field, so that the face's layout (an expression, a turned head) says nothing
+    # about the label.
+    recipe = json.loads((here / "faces-train-video.json").read_text())
+    recipe.update({"pair_warp": 0.04})
+    out = here / "faces-train-warp.json"
+    out.write_text(json.dumps(recipe, indent=2) + "\n")
+    print(f"reshaped-pairs continuation recipe -> {out}")
+    # That one with harder self-blends: half the colour and quality mismatch, and face regions
+    # of other shapes (stretched or shrunk, cut below the forehead), as face-swap masks are.
+    recipe = json.loads(json.dumps(recipe))
+    recipe["self_blend"].update({
+        "rgb_shift": 10.0, "hue_shift": 0.015, "sv_shift": 0.05, "brightness_contrast": 0.05,
+        "rescale_factor": [1.5, 3.0], "region_scale": [0.85, 1.05], "region_top_cut": 0.3,
+    })
+    out = here / "faces-train-hard-blends.json"
+    out.write_text(json.dumps(recipe, indent=2) + "\n")
+    print(f"harder self-blends continuation recipe -> {out}")
 
 
 if __name__ == "__main__":
