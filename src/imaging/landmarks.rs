@@ -57,6 +57,14 @@ pub struct Landmarks68 {
     pub points: Vec<(f32, f32)>,
 }
 
+/// Smallest axis-aligned box around `points`: (x0, y0, x1, y1).
+pub fn point_bounds(points: &[(f32, f32)]) -> (f32, f32, f32, f32) {
+    points.iter().fold(
+        (f32::MAX, f32::MAX, f32::MIN, f32::MIN),
+        |(x0, y0, x1, y1), &(x, y)| (x0.min(x), y0.min(y), x1.max(x), y1.max(y)),
+    )
+}
+
 impl Landmarks68 {
     /// Distance between the outer eye corners.
     pub fn inter_ocular(&self) -> f32 {
@@ -69,10 +77,7 @@ impl Landmarks68 {
 
     /// Smallest axis-aligned box around the points: (x0, y0, x1, y1).
     pub fn bounds(&self) -> (f32, f32, f32, f32) {
-        self.points.iter().fold(
-            (f32::MAX, f32::MAX, f32::MIN, f32::MIN),
-            |(x0, y0, x1, y1), &(x, y)| (x0.min(x), y0.min(y), x1.max(x), y1.max(y)),
-        )
+        point_bounds(&self.points)
     }
 
     /// The face region for blending masks: the convex hull of the jaw line and of the brows

@@ -6,6 +6,7 @@
 //! of what a boundary looks like. Here the hull is stretched or shrunk about its centre, each
 //! axis on its own, and its top may be cut off below the forehead.
 
+use crate::imaging::landmarks::point_bounds;
 use crate::rng::Rng;
 
 /// The face region `hull` (a convex polygon) reshaped at random: each axis scaled about the
@@ -22,7 +23,7 @@ pub fn varied_region(
     if hull.len() < 3 || (scale == [1.0, 1.0] && top_cut <= 0.0) {
         return hull.to_vec();
     }
-    let (left, right, top, bottom) = bounds(hull);
+    let (left, top, right, bottom) = point_bounds(hull);
     let (cx, cy) = ((left + right) / 2.0, (top + bottom) / 2.0);
     // Factors outside 0.5–1.5 would leave no face, or the whole crop, to blend.
     let mut factor = || rng.range(scale[0], scale[1]).clamp(0.5, 1.5);
@@ -34,17 +35,9 @@ pub fn varied_region(
     if top_cut <= 0.0 {
         return scaled;
     }
-    let (_, _, top, bottom) = bounds(&scaled);
+    let (_, top, _, bottom) = point_bounds(&scaled);
     let line = top + rng.range(0.0, top_cut.min(0.9)) * (bottom - top);
     below(&scaled, line)
-}
-
-/// Left, right, top and bottom of a polygon's bounding box.
-fn bounds(polygon: &[(f32, f32)]) -> (f32, f32, f32, f32) {
-    polygon.iter().fold(
-        (f32::MAX, f32::MIN, f32::MAX, f32::MIN),
-        |(l, r, t, b), &(x, y)| (l.min(x), r.max(x), t.min(y), b.max(y)),
-    )
 }
 
 /// The part of a convex polygon at or below the horizontal line `y = line` (one step of
@@ -88,7 +81,7 @@ mod tests {
     fn scaling_stays_about_the_centre_within_the_range() {
         for seed in 0..20 {
             let region = varied_region(&square(), [0.8, 1.1], 0.0, &mut Rng::new(seed));
-            let (l, r, t, b) = bounds(&region);
+            let (l, t, r, b) = point_bounds(&region);
             assert!((l + r - 100.0).abs() < 1e-3 && (t + b - 100.0).abs() < 1e-3);
             assert!((r - l) >= 80.0 * 0.8 - 1e-3 && (r - l) <= 80.0 * 1.1 + 1e-3);
         }
@@ -98,7 +91,7 @@ mod tests {
     fn the_top_cut_removes_only_the_top() {
         for seed in 0..20 {
             let region = varied_region(&square(), [1.0, 1.0], 0.3, &mut Rng::new(seed));
-            let (l, r, t, b) = bounds(&region);
+            let (l, t, r, b) = point_bounds(&region);
             assert!((10.0..=10.0 + 0.3 * 80.0 + 1e-3).contains(&t), "top {t}");
             assert_eq!((l, r, b), (10.0, 90.0, 90.0));
         }
