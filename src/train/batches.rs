@@ -66,11 +66,10 @@ pub(crate) fn make_batch(
         } else {
             (real_image, fake_image)
         };
-        let (real_image, fake_image) = if options.pair_warp > 0.0 {
-            let warp = PairWarp::draw(options.pair_warp, rng);
-            (warp.apply(&real_image), warp.apply(&fake_image))
-        } else {
-            (real_image, fake_image)
+        let warp = PairWarp::draw_for_pair(options.pair_warp, options.pair_warp_probability, rng);
+        let (real_image, fake_image) = match warp {
+            Some(warp) => (warp.apply(&real_image), warp.apply(&fake_image)),
+            None => (real_image, fake_image),
         };
         let (real_image, fake_image) = degrade_pair(real_image, fake_image, real, options, rng);
         faces.push(preprocessor.prepare(&real_image));

@@ -67,6 +67,11 @@ pub struct TrainOptions {
     /// tells nothing about the label. 0 turns it off.
     #[serde(default)]
     pub pair_warp: f32,
+    /// Share of pairs that get the `pair_warp` reshaping; the others keep the face's own
+    /// layout, so that a model still sees blends untouched by the resampling. 1 reshapes every
+    /// pair (and draws no extra random number, so older recipes keep their random streams).
+    #[serde(default = "always")]
+    pub pair_warp_probability: f32,
     /// Probability of making a pair look like a small face in a video frame: both faces are
     /// shrunk so that the face's longer side is a random size in `small_face_side`, re-encoded
     /// there (with `jpeg_probability`), then scaled back up to the input, as a 60–250 px face
@@ -88,6 +93,10 @@ pub struct TrainOptions {
     /// How the checkpoints' verdict bands are set from the validation scores.
     #[serde(default)]
     pub band_targets: BandTargets,
+}
+
+fn always() -> f32 {
+    1.0
 }
 
 fn small_face_side() -> [u32; 2] {
@@ -209,6 +218,7 @@ impl TrainOptions {
             crop_jitter: 0.0,
             crop_rotation: 0.0,
             pair_warp: 0.0,
+            pair_warp_probability: always(),
             blend_at_source_size: false,
             small_face_probability: 0.0,
             small_face_side: small_face_side(),

@@ -46,6 +46,14 @@ impl PairWarp {
         Self { dx, dy }
     }
 
+    /// A field for one pair when it is drawn to be reshaped: with `probability` (≥ 1 always,
+    /// without spending a random number, so that recipes from before the option keep their
+    /// random streams), none when `strength` is 0.
+    pub fn draw_for_pair(strength: f32, probability: f32, rng: &mut Rng) -> Option<Self> {
+        let reshaped = strength > 0.0 && (probability >= 1.0 || rng.chance(probability));
+        reshaped.then(|| Self::draw(strength, rng))
+    }
+
     /// The offset (fractions of the side) at a position given in lattice units (0..GRID-1).
     fn offset_at(&self, u: f32, v: f32) -> (f32, f32) {
         let last = (GRID - 1) as f32;
@@ -109,6 +117,27 @@ mod tests {
                 assert!(p[0].abs_diff(q[0]) <= 1 && p[1].abs_diff(q[1]) <= 1);
             }
         }
+    }
+
+    #[test]
+    fn a_share_of_pairs_is_reshaped_and_every_pair_costs_the_old_stream_at_probability_one() {
+        let (mut a, mut b) = (Rng::new(5), Rng::new(5));
+        for _ in 0..20 {
+            assert_eq!(
+                PairWarp::draw_for_pair(0.04, 1.0, &mut a),
+                Some(PairWarp::draw(0.04, &mut b))
+            );
+        }
+        assert_eq!(PairWarp::draw_for_pair(0.0, 1.0, &mut a), None);
+        assert_eq!(PairWarp::draw_for_pair(0.04, 0.0, &mut a), None);
+        let mut rng = Rng::new(9);
+        let reshaped = (0..1000)
+            .filter(|_| PairWarp::draw_for_pair(0.04, 0.3, &mut rng).is_some())
+            .count();
+        assert!(
+            (240..=360).contains(&reshaped),
+            "{reshaped} of 1000 reshaped at 0.3"
+        );
     }
 
     #[test]

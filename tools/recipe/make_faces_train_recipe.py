@@ -21,6 +21,8 @@ two epochs, with every self-blend made at the face's size in its file. And
 tools/recipe/faces-train-warp.json: the video-like continuation with both faces of each pair
 reshaped alike by a smooth random field, and tools/recipe/faces-train-hard-blends.json: that
 one with half the colour and quality mismatch in its self-blends and face regions of other shapes.
+And tools/recipe/faces-train-warp-half.json: the reshaped-pairs continuation with only half the
+pairs reshaped, the others left with their own layout.
 """
 import hashlib
 import json
@@ -102,6 +104,13 @@ def main() -> None:
     out = here / "faces-train-warp.json"
     out.write_text(json.dumps(recipe, indent=2) + "\n")
     print(f"reshaped-pairs continuation recipe -> {out}")
+    # That one with only half the pairs reshaped: the others keep their layout, and their
+    # blends are not resampled once more.
+    half = json.loads(json.dumps(recipe))
+    half.update({"pair_warp_probability": 0.5})
+    out = here / "faces-train-warp-half.json"
+    out.write_text(json.dumps(half, indent=2) + "\n")
+    print(f"half-reshaped continuation recipe -> {out}")
     # That one with harder self-blends: half the colour and quality mismatch, and face regions
     # of other shapes (stretched or shrunk, cut below the forehead), as face-swap masks are.
     recipe = json.loads(json.dumps(recipe))
