@@ -13,7 +13,10 @@ It runs `mclcr eval` once per set (`--mclcr BIN` to use a built binary instead o
 table as realworld.md and realworld.json there, with the lowest "likely manipulated" threshold
 that flags at most 5 % of realworld-dev's real files and what it catches there (for choosing a
 shipped threshold with `mclcr pack --manipulated-threshold`), and how well that choice holds on
-real videos it was not made on (split-half check). realworld-dev is for measuring and
+real videos it was not made on (split-half check). Each set's AUC comes with a 90 % interval
+from resampling its videos: these sets are small, and the interval says how much a figure could
+move on another draw. `--against OLD_OUT` compares with a model scored before into OLD_OUT, on
+the same resamples. realworld-dev is for measuring and
 choosing only: never train on it.
 """
 import argparse
@@ -71,15 +74,94 @@ def by_face_size(score_files):
     return rows
 
 
-def per_file(score_file):
-    """(label is fake, highest face score, video) per file of one set's scores.csv; a file
-    without a video is its own."""
+def scores_by_file(score_file):
+    """{path: (is fake, highest face score, video)} of one set's scores.csv; a file without a
+    video is its own."""
     files = {}
     with open(score_file, newline="") as f:
         for r in csv.DictReader(f):
-            key = (r["path"], r["label"] == "fake", r.get("video") or r["path"])
-            files[key] = max(files.get(key, 0.0), float(r["score"]))
-    return [(fake, score, video) for (_, fake, video), score in files.items()]
+            fake, score = r["label"] == "fake", float(r["score"])
+            best = files.get(r["path"], (fake, score, r.get("video") or r["path"]))
+            files[r["path"]] = (fake, max(best[1], score), best[2])
+    return files
+
+
+def per_file(score_file):
+    """(label is fake, highest face score, video) per file of one set's scores.csv."""
+    return list(scores_by_file(score_file).values())
+
+
+def rank_auc(pos, neg):
+    """AUC from ranks (ties count half), as `auc` but in n log n: for resampling."""
+    scored = sorted([(s, True) for s in pos] + [(s, False) for s in neg])
+    rank_sum, i = 0.0, 0
+    while i < len(scored):
+        j = i
+        while j < len(scored) and scored[j][0] == scored[i][0]:
+            j += 1
+        # Ranks i+1 ..= j share their mean.
+        rank_sum += (i + j + 1) / 2 * sum(fake for _, fake in scored[i:j])
+        i = j
+    return (rank_sum - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg))
+
+
+def bootstrap_aucs(models, resamples=1000, seed=2027):
+    """Frame-level AUCs of one or more models over the same files, resampled: each resample
+    draws a set's real videos and its fake videos with replacement (frames of one video are
+    near-copies, so the video is the unit; a file without a video is its own) and takes every
+    file of the drawn videos. `models` are `scores_by_file` dicts; the files all of them scored
+    are used, and every model sees the same draws. A list of per-model AUC lists per resample,
+    or None without two videos of each class."""
+    files = sorted(set.intersection(*(set(m) for m in models)))
+    videos = {}
+    for path in files:
+        fake, _, video = models[0][path]
+        videos.setdefault((fake, video), []).append(path)
+    reals = [paths for (fake, _), paths in sorted(videos.items()) if not fake]
+    fakes = [paths for (fake, _), paths in sorted(videos.items()) if fake]
+    if len(reals) < 2 or len(fakes) < 2:
+        return None
+    rng = random.Random(seed)
+    draws = []
+    for _ in range(resamples):
+        real = [p for _ in reals for p in rng.choice(reals)]
+        fake = [p for _ in fakes for p in rng.choice(fakes)]
+        draws.append([rank_auc([m[p][1] for p in fake], [m[p][1] for p in real]) for m in models])
+    return draws
+
+
+def auc_interval(score_file, level=0.9):
+    """The central `level` interval of a set's frame-level AUC over video resamples
+    (`bootstrap_aucs`): how far the figure could move on another draw of videos like these."""
+    draws = bootstrap_aucs([scores_by_file(score_file)])
+    if not draws:
+        return None
+    values = sorted(d[0] for d in draws)
+    tail = (1 - level) / 2
+    return [values[int(tail * (len(values) - 1))], values[int((1 - tail) * (len(values) - 1))]]
+
+
+def compare(old_out, new_out):
+    """Per set, the new model's frame-level AUC minus the old one's (both from --out folders
+    of this script) and the share of paired video resamples in which the new one is higher
+    (ties count half): near 0.5 means the sets cannot tell the two apart."""
+    rows = []
+    for name, *_ in SETS:
+        old_file, new_file = old_out / name / "scores.csv", new_out / name / "scores.csv"
+        if not (old_file.is_file() and new_file.is_file()):
+            continue
+        old, new = scores_by_file(old_file), scores_by_file(new_file)
+        draws = bootstrap_aucs([old, new])
+        if not draws:
+            continue
+        common = set(old) & set(new)
+        point = [
+            rank_auc([m[p][1] for p in common if m[p][0]], [m[p][1] for p in common if not m[p][0]])
+            for m in (old, new)
+        ]
+        wins = sum((b > a) + 0.5 * (b == a) for a, b in draws) / len(draws)
+        rows.append({"set": name, "old_auc": point[0], "new_auc": point[1], "new_higher": wins})
+    return rows
 
 
 def lowest_threshold(real_scores, max_flagged):
@@ -175,6 +257,8 @@ def main() -> int:
     parser.add_argument("--out", default="eval/realworld")
     parser.add_argument("--mclcr", help="mclcr binary (default: cargo run --release)")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--against", help="an earlier --out folder of this script: compare "
+                        "the two models set by set on the same video resamples")
     args = parser.parse_args()
     data = pathlib.Path(args.data)
     if not data.is_dir():
@@ -206,6 +290,7 @@ def main() -> int:
         rows.append({
             "set": name, "method": "all", "real": metrics["real_faces"],
             "manipulated": metrics["manipulated_faces"], "auc": metrics["auc"],
+            "auc_interval": auc_interval(set_out / "scores.csv"),
             "video_auc": videos.get("auc"), "caught": caught, "flagged": flagged,
             "no_face": metrics["no_face"]["real"] + metrics["no_face"]["manipulated"],
         })
@@ -218,15 +303,19 @@ def main() -> int:
             })
     lines = [
         f"realworld-dev, model {model}: frame-level AUC (most confident face per file), "
-        "video AUC (frames grouped, mean score), shares at the model's thresholds",
+        "video AUC (frames grouped, mean score), shares at the model's thresholds; the AUC's "
+        "90 % interval over 1000 resamples of each set's videos",
         "",
-        "| set | method | real | fake | AUC | video AUC | fakes caught | reals flagged | no face |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| set | method | real | fake | AUC | AUC 90 % interval | video AUC | fakes caught "
+        "| reals flagged | no face |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
+        interval = r.get("auc_interval")
+        interval = f"{interval[0]:.2f}–{interval[1]:.2f}" if interval else "–"
         lines.append(
             f"| {r['set'] if r['method'] == 'all' else ''} | {r['method']} | {r['real']} | "
-            f"{r['manipulated']} | {fmt(r['auc'])} | {fmt(r['video_auc'])} | "
+            f"{r['manipulated']} | {fmt(r['auc'])} | {interval} | {fmt(r['video_auc'])} | "
             f"{fmt(r['caught'], True)} | {fmt(r['flagged'], True)} | {r['no_face']} |"
         )
     sizes = by_face_size([out / name / "scores.csv" for name, *_ in SETS])
@@ -264,11 +353,27 @@ def main() -> int:
             f"(median; 90th percentile {fmt(holdout['p90_flagged'], True)}) and catches "
             f"{fmt(holdout['median_caught'], True)} of all fake files (median).",
         ]
+    against = compare(pathlib.Path(args.against), out) if args.against else None
+    if against:
+        lines += [
+            "",
+            f"Against the model scored in {args.against} (same files, same resamples of videos): "
+            "how often this model's AUC is the higher one",
+            "",
+            "| set | AUC before | AUC now | now higher in |",
+            "|---|---|---|---|",
+        ]
+        lines += [
+            f"| {r['set']} | {fmt(r['old_auc'])} | {fmt(r['new_auc'])} | "
+            f"{fmt(r['new_higher'], True)} of resamples |"
+            for r in against
+        ]
     table = "\n".join(lines) + "\n"
     (out / "realworld.md").write_text(table)
     (out / "realworld.json").write_text(
         json.dumps({"model": model, "rows": rows, "by_face_size": sizes,
-                    "threshold_choice": choice, "threshold_holdout": holdout}, indent=2) + "\n"
+                    "threshold_choice": choice, "threshold_holdout": holdout,
+                    "against": against}, indent=2) + "\n"
     )
     print(table, end="")
     return 0
