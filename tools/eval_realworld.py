@@ -75,14 +75,16 @@ def by_face_size(score_files):
 
 
 def scores_by_file(score_file):
-    """{path: (is fake, highest face score, video)} of one set's scores.csv; a file without a
-    video is its own."""
+    """{(path, is fake): (is fake, highest face score, video)} of one set's scores.csv (a
+    self-blended test split scores the same path once as real and once as fake); a file
+    without a video is its own."""
     files = {}
     with open(score_file, newline="") as f:
         for r in csv.DictReader(f):
             fake, score = r["label"] == "fake", float(r["score"])
-            best = files.get(r["path"], (fake, score, r.get("video") or r["path"]))
-            files[r["path"]] = (fake, max(best[1], score), best[2])
+            key = (r["path"], fake)
+            best = files.get(key, (fake, score, r.get("video") or r["path"]))
+            files[key] = (fake, max(best[1], score), best[2])
     return files
 
 
@@ -150,18 +152,31 @@ def compare(old_out, new_out):
         old_file, new_file = old_out / name / "scores.csv", new_out / name / "scores.csv"
         if not (old_file.is_file() and new_file.is_file()):
             continue
-        old, new = scores_by_file(old_file), scores_by_file(new_file)
-        draws = bootstrap_aucs([old, new])
-        if not draws:
-            continue
-        common = set(old) & set(new)
-        point = [
-            rank_auc([m[p][1] for p in common if m[p][0]], [m[p][1] for p in common if not m[p][0]])
-            for m in (old, new)
-        ]
-        wins = sum((b > a) + 0.5 * (b == a) for a, b in draws) / len(draws)
-        rows.append({"set": name, "old_auc": point[0], "new_auc": point[1], "new_higher": wins})
+        row = paired(scores_by_file(old_file), scores_by_file(new_file))
+        if row:
+            rows.append({"set": name, **row})
     return rows
+
+
+def paired(old, new):
+    """Two models' frame-level AUCs on the files both scored (`scores_by_file` dicts), the 90 %
+    interval of their difference and the share of video resamples in which the new one is
+    higher (ties count half); None where the files cannot be resampled."""
+    draws = bootstrap_aucs([old, new])
+    if not draws:
+        return None
+    common = set(old) & set(new)
+    point = [
+        rank_auc([m[p][1] for p in common if m[p][0]], [m[p][1] for p in common if not m[p][0]])
+        for m in (old, new)
+    ]
+    diffs = sorted(b - a for a, b in draws)
+    return {
+        "old_auc": point[0],
+        "new_auc": point[1],
+        "difference_interval": [diffs[int(0.05 * (len(diffs) - 1))], diffs[int(0.95 * (len(diffs) - 1))]],
+        "new_higher": sum((b > a) + 0.5 * (b == a) for a, b in draws) / len(draws),
+    }
 
 
 def lowest_threshold(real_scores, max_flagged):
@@ -360,11 +375,12 @@ def main() -> int:
             f"Against the model scored in {args.against} (same files, same resamples of videos): "
             "how often this model's AUC is the higher one",
             "",
-            "| set | AUC before | AUC now | now higher in |",
-            "|---|---|---|---|",
+            "| set | AUC before | AUC now | difference, 90 % interval | now higher in |",
+            "|---|---|---|---|---|",
         ]
         lines += [
             f"| {r['set']} | {fmt(r['old_auc'])} | {fmt(r['new_auc'])} | "
+            f"{r['difference_interval'][0]:+.3f} to {r['difference_interval'][1]:+.3f} | "
             f"{fmt(r['new_higher'], True)} of resamples |"
             for r in against
         ]

@@ -5,6 +5,7 @@ mod architecture;
 mod blazeface;
 mod cli;
 mod common;
+mod compare_scores;
 mod faults;
 mod fuzz;
 mod gui;
