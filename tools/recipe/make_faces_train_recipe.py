@@ -22,7 +22,8 @@ tools/recipe/faces-train-warp.json: the video-like continuation with both faces 
 reshaped alike by a smooth random field, and tools/recipe/faces-train-hard-blends.json: that
 one with half the colour and quality mismatch in its self-blends and face regions of other shapes.
 And tools/recipe/faces-train-warp-half.json: the reshaped-pairs continuation with only half the
-pairs reshaped, the others left with their own layout.
+pairs reshaped, the others left with their own layout, and tools/recipe/faces-train-warp-gentle.json:
+that one at a fifth of the learning rate, to move less far from the checkpoint it continues.
 """
 import hashlib
 import json
@@ -111,6 +112,12 @@ def main() -> None:
     out = here / "faces-train-warp-half.json"
     out.write_text(json.dumps(half, indent=2) + "\n")
     print(f"half-reshaped continuation recipe -> {out}")
+    # That one at a fifth of the learning rate: a continuation that moves less far.
+    gentle = json.loads(json.dumps(half))
+    gentle["optim"]["learning_rate"] = half["optim"]["learning_rate"] / 5
+    out = here / "faces-train-warp-gentle.json"
+    out.write_text(json.dumps(gentle, indent=2) + "\n")
+    print(f"gentle half-reshaped continuation recipe -> {out}")
     # That one with harder self-blends: half the colour and quality mismatch, and face regions
     # of other shapes (stretched or shrunk, cut below the forehead), as face-swap masks are.
     recipe = json.loads(json.dumps(recipe))
