@@ -57,3 +57,24 @@ pub fn shared_data(name: &str, marker: &str, env: &str, require: &str) -> Option
     eprintln!("skipping: no {name} at {}", data.display());
     None
 }
+
+/// Runs one of the project's Python tools (`tools/<script>`) with `args`, asserts that it
+/// succeeded (printing its standard error if not), and returns its standard output.
+pub fn python_tool<I, S>(script: &str, args: I) -> String
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let run = std::process::Command::new("python3")
+        .arg(root.join("tools").join(script))
+        .args(args)
+        .output()
+        .expect("python3 runs");
+    assert!(
+        run.status.success(),
+        "{script}: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    String::from_utf8_lossy(&run.stdout).into_owned()
+}

@@ -2,7 +2,6 @@
 //! resamples of the videos.
 
 use std::path::Path;
-use std::process::Command;
 
 /// A `scores.csv` as `mclcr eval --out` writes it: six real and six manipulated faces, each
 /// its own video, scored by `score(index, is_fake)`.
@@ -21,19 +20,7 @@ fn scores(dir: &Path, name: &str, score: impl Fn(usize, bool) -> f64) -> std::pa
 }
 
 fn compare(old: &Path, new: &Path) -> String {
-    let tool = Path::new(env!("CARGO_MANIFEST_DIR")).join("tools/compare_scores.py");
-    let run = Command::new("python3")
-        .arg(tool)
-        .arg(old)
-        .arg(new)
-        .output()
-        .expect("python3 runs");
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    String::from_utf8_lossy(&run.stdout).into_owned()
+    crate::common::python_tool("compare_scores.py", [old, new])
 }
 
 #[test]

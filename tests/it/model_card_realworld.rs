@@ -6,8 +6,8 @@
 //! checkout (or `MCLCR_REALWORLD`). Without it the test is skipped with a message, unless
 //! `MCLCR_REQUIRE_REALWORLD=1`.
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 fn realworld() -> Option<PathBuf> {
     crate::common::shared_data(
@@ -48,19 +48,19 @@ fn the_realworld_table_of_the_card_is_reproduced() {
     )
     .expect("JSON");
     let out = crate::common::tempdir();
-    let run = Command::new("python3")
-        .arg(root.join("tools/eval_realworld.py"))
-        .args(["--mclcr", env!("CARGO_BIN_EXE_mclcr"), "--device", "cpu"])
-        .arg("--data")
-        .arg(&data)
-        .arg("--out")
-        .arg(out.path())
-        .output()
-        .expect("python3 runs");
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
+    let mclcr = Path::new(env!("CARGO_BIN_EXE_mclcr"));
+    crate::common::python_tool(
+        "eval_realworld.py",
+        [
+            OsStr::new("--mclcr"),
+            mclcr.as_os_str(),
+            OsStr::new("--device"),
+            OsStr::new("cpu"),
+            OsStr::new("--data"),
+            data.as_os_str(),
+            OsStr::new("--out"),
+            out.path().as_os_str(),
+        ],
     );
     let measured: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(out.path().join("realworld.json")).expect("table written"),
