@@ -132,15 +132,11 @@ def bootstrap_aucs(models, resamples=1000, seed=2027):
     return draws
 
 
-def auc_interval(score_file, level=0.9):
-    """The central `level` interval of a set's frame-level AUC over video resamples
-    (`bootstrap_aucs`): how far the figure could move on another draw of videos like these."""
-    draws = bootstrap_aucs([scores_by_file(score_file)])
-    if not draws:
-        return None
-    values = sorted(d[0] for d in draws)
-    tail = (1 - level) / 2
-    return [values[int(tail * (len(values) - 1))], values[int((1 - tail) * (len(values) - 1))]]
+def interval_of(metrics):
+    """[low, high] of the AUC's interval that `mclcr eval` gives over resamples of the set's
+    videos, or None where it gives none (fewer than two videos of a class)."""
+    interval = metrics.get("auc_interval")
+    return [interval["low"], interval["high"]] if interval else None
 
 
 def compare(old_out, new_out):
@@ -305,7 +301,7 @@ def main() -> int:
         rows.append({
             "set": name, "method": "all", "real": metrics["real_faces"],
             "manipulated": metrics["manipulated_faces"], "auc": metrics["auc"],
-            "auc_interval": auc_interval(set_out / "scores.csv"),
+            "auc_interval": interval_of(metrics),
             "video_auc": videos.get("auc"), "caught": caught, "flagged": flagged,
             "no_face": metrics["no_face"]["real"] + metrics["no_face"]["manipulated"],
         })
@@ -319,7 +315,7 @@ def main() -> int:
     lines = [
         f"realworld-dev, model {model}: frame-level AUC (most confident face per file), "
         "video AUC (frames grouped, mean score), shares at the model's thresholds; the AUC's "
-        "90 % interval over 1000 resamples of each set's videos",
+        "90 % interval over 1000 resamples of each set's videos (`mclcr eval`)",
         "",
         "| set | method | real | fake | AUC | AUC 90 % interval | video AUC | fakes caught "
         "| reals flagged | no face |",

@@ -123,6 +123,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
         by_face_size,
         videos,
         no_face,
+        auc_interval,
         ..
     } = &evaluation;
     for skipped in &data.skipped {
@@ -137,6 +138,15 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
         identities.len()
     );
     println!("ACC {:.4}  AUC {:.4}  EER {:.4}", m.accuracy, m.auc, m.eer);
+    if let Some(i) = auc_interval {
+        println!(
+            "AUC {:.0} % interval over {} resamples of the videos (a file without a video is its own): {:.4}–{:.4}",
+            100.0 * i.level,
+            i.resamples,
+            i.low,
+            i.high
+        );
+    }
     println!(
         "bands (manipulated ≥ {}, no evidence < {}): real faces {:.1} % likely manipulated (false positives), {:.1} % inconclusive, {:.1} % no evidence; manipulated faces {:.1} % likely manipulated, {:.1} % no evidence (missed)",
         bands.manipulated,
@@ -195,6 +205,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
             "identities": identities,
             "accuracy": m.accuracy,
             "auc": m.auc,
+            "auc_interval": auc_interval,
             "eer": m.eer,
             "bands": bands,
             "real_band_shares": rates.real,

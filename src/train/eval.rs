@@ -12,6 +12,7 @@ use crate::analysis::verdict::Band;
 use crate::imaging::jpeg::recompress;
 use crate::inference::scorer::Scorer;
 use crate::rng::Rng;
+use crate::train::auc_interval::{self, AucInterval};
 use crate::train::dataset::{self, DataError, DataOptions, DataSummary};
 use crate::train::manifest::Manifest;
 use crate::train::metrics::{self, DetectionMetrics, MetricsError};
@@ -84,6 +85,9 @@ pub struct Evaluation {
     pub data: DataSummary,
     /// ACC, AUC, EER and the ROC.
     pub metrics: DetectionMetrics,
+    /// The AUC's interval over resamples of the videos (see [`crate::train::auc_interval`]);
+    /// `None` with fewer than two videos (files) of a class.
+    pub auc_interval: Option<AucInterval>,
     /// The thresholds the band shares were counted at (the model's).
     pub bands: BandThresholds,
     /// Share of faces per band.
@@ -207,6 +211,12 @@ pub fn evaluate(scorer: &Scorer, request: &EvalRequest) -> Result<Evaluation, Ev
         methods: by_method(&faces, &bands, &no_face_fakes),
         by_face_size: by_face_size(&faces, &bands),
         videos: videos(&faces),
+        auc_interval: auc_interval::video_resampled(
+            faces.iter().map(|f| (f.video.as_str(), f.fake, f.score)),
+            auc_interval::LEVEL,
+            auc_interval::RESAMPLES,
+            request.seed,
+        ),
         no_face,
         identities: data.train.iter().map(|s| s.identity.clone()).collect(),
         band_rates: BandRates::of(&scores, &labels, &bands),

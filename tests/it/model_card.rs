@@ -72,6 +72,18 @@ fn the_model_card_figures_are_reproduced() {
             assert!((x - y).abs() < 3e-3, "{key}: {x} now, {y} in the card");
         }
     }
+    // The AUC's interval over resamples of the test faces: seeded, so only the scores' last
+    // digits may move its ends.
+    for end in ["low", "high"] {
+        let (a, b) = (
+            number(&now["auc_interval"], end),
+            number(&card["auc_interval"], end),
+        );
+        assert!(
+            (a - b).abs() < 5e-3,
+            "AUC interval {end}: {a} now, {b} in the card"
+        );
+    }
     // The card states these same figures and the weights' checksum.
     let text = std::fs::read_to_string(repo.join("assets/models/MODEL_CARD.md")).unwrap();
     let manifest = read(repo.join("assets/models/mclcr-default.json"));
