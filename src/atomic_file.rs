@@ -75,7 +75,15 @@ impl Staged {
     }
 
     /// Flushes the temporary file to disk and renames it over the destination.
-    pub fn commit(mut self) -> Result<(), WriteError> {
+    pub fn commit(self) -> Result<(), WriteError> {
+        let destination = self.destination.clone();
+        self.commit_as(&destination)
+    }
+
+    /// [`Staged::commit`] to another destination in the same folder (a name known only once
+    /// the content is written, such as one carrying its checksum).
+    pub fn commit_as(mut self, destination: &Path) -> Result<(), WriteError> {
+        self.destination = destination.to_path_buf();
         let file = File::open(&self.temporary)
             .map_err(|e| self.failed("reopening the temporary file", e))?;
         file.sync_all()

@@ -6,6 +6,7 @@
 
 pub mod assets;
 pub mod error;
+pub(crate) mod model_files;
 pub mod pretrained;
 pub mod store;
 

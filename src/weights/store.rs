@@ -14,9 +14,9 @@ use burn::tensor::DType;
 use serde::{Deserialize, Serialize};
 
 use super::error::ModelFileError;
-use crate::atomic_file::{self, Staged, WriteError};
+use crate::atomic_file::{Staged, WriteError};
 use crate::model::{Mclcr, MclcrConfig};
-use crate::weights::assets;
+use crate::weights::{assets, model_files};
 
 /// Version of the manifest format this build writes and reads.
 pub const MANIFEST_FORMAT: u32 = 1;
@@ -159,18 +159,9 @@ pub fn save_model_as(
     })?;
     manifest.weights_sha256 =
         assets::sha256_file(&tmp_weights).map_err(|e| ModelFileError::io(&weights_path, e))?;
-    staged.commit()?;
-    manifest.weights = weights_path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
     manifest.format = MANIFEST_FORMAT;
-    let json = serde_json::to_string_pretty(&manifest).map_err(|e| ModelFileError::Manifest {
-        path: manifest_path.to_path_buf(),
-        message: e.to_string(),
-    })?;
-    atomic_file::write(manifest_path, json)?;
-    Ok(manifest)
+    // Both files replaced so that the manifest on disk always names complete weights.
+    model_files::replace_together(staged, manifest, manifest_path)
 }
 
 /// Reads and checks a manifest (format, configuration).
