@@ -8,33 +8,41 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::atomic_file::{self, Staged};
+use crate::atomic_file::Staged;
 use crate::weights::error::ModelFileError;
-use crate::weights::store::ModelManifest;
 
 /// Hex digits of the checksum in a side file's name.
 const SIDE_DIGITS: usize = 12;
 
-/// Puts the weights written to `staged` (whose destination is the usual weights path) and
-/// `manifest` (its checksum already filled in) in place, in an order that survives a kill at any
-/// moment (see the module docs). The manifest's `weights` field ends as the usual file name.
+/// Puts the weights written to `staged` (whose destination is the usual weights path, and whose
+/// checksum is `sha256`) in place together with their manifest, in an order that survives a
+/// kill at any moment (see the module docs). `write_manifest` writes the manifest, atomically,
+/// naming the weights file it is given (a file name beside the manifest); it is called twice,
+/// last with the usual name.
 pub(crate) fn replace_together(
     staged: Staged,
-    mut manifest: ModelManifest,
-    manifest_path: &Path,
-) -> Result<ModelManifest, ModelFileError> {
+    sha256: &str,
+    mut write_manifest: impl FnMut(&str) -> Result<(), ModelFileError>,
+) -> Result<(), ModelFileError> {
     let weights_path = staged.destination().to_path_buf();
-    let side = side_path(&weights_path, &manifest.weights_sha256);
+    let side = side_path(&weights_path, sha256);
     staged.commit_as(&side)?;
-    write_manifest(&mut manifest, manifest_path, &side)?;
+    write_manifest(&file_name(&side))?;
     let usual = Staged::new(&weights_path);
     if std::fs::hard_link(&side, usual.path()).is_err() {
         std::fs::copy(&side, usual.path()).map_err(|e| ModelFileError::io(&weights_path, e))?;
     }
     usual.commit()?;
-    write_manifest(&mut manifest, manifest_path, &weights_path)?;
+    write_manifest(&file_name(&weights_path))?;
     remove_side_files(&weights_path);
-    Ok(manifest)
+    Ok(())
+}
+
+/// The last component of `path`, as text.
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// `<stem>.<first digits of the checksum>.safetensors` beside `weights_path`.
@@ -45,24 +53,6 @@ fn side_path(weights_path: &Path, sha256: &str) -> PathBuf {
         .to_string_lossy();
     let digits: String = sha256.chars().take(SIDE_DIGITS).collect();
     weights_path.with_file_name(format!("{stem}.{digits}.safetensors"))
-}
-
-/// Writes `manifest` naming `weights` (a file beside it), atomically.
-fn write_manifest(
-    manifest: &mut ModelManifest,
-    manifest_path: &Path,
-    weights: &Path,
-) -> Result<(), ModelFileError> {
-    manifest.weights = weights
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let json = serde_json::to_string_pretty(manifest).map_err(|e| ModelFileError::Manifest {
-        path: manifest_path.to_path_buf(),
-        message: e.to_string(),
-    })?;
-    atomic_file::write(manifest_path, json)?;
-    Ok(())
 }
 
 /// Removes the side files of `weights_path` (`<stem>.<hex digits>.safetensors`): once the
@@ -99,7 +89,6 @@ fn remove_side_files(weights_path: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::MclcrConfig;
 
     fn files_in(dir: &Path) -> Vec<String> {
         let mut names: Vec<String> = std::fs::read_dir(dir)
@@ -110,30 +99,39 @@ mod tests {
         names
     }
 
-    fn staged_weights(path: &Path, bytes: &[u8]) -> (Staged, String) {
-        let staged = Staged::new(path);
+    /// Replaces `last.json` + `last.safetensors` in `dir` with `bytes`; the manifest is the line
+    /// "<weights file> <checksum>". Returns each manifest written, in order.
+    fn save(dir: &Path, bytes: &[u8]) -> Vec<String> {
+        let staged = Staged::new(&dir.join("last.safetensors"));
         std::fs::write(staged.path(), bytes).unwrap();
         let sha = crate::weights::assets::sha256_file(staged.path()).unwrap();
-        (staged, sha)
+        let mut written = Vec::new();
+        replace_together(staged, &sha, |weights| {
+            // What the manifest names must be complete when the manifest is written.
+            assert_eq!(std::fs::read(dir.join(weights)).unwrap(), bytes);
+            let line = format!("{weights} {sha}");
+            crate::atomic_file::write(&dir.join("last.json"), &line)?;
+            written.push(line);
+            Ok(())
+        })
+        .unwrap();
+        written
     }
 
     #[test]
     fn the_pair_ends_under_the_usual_names_with_no_side_file_left() {
         let dir = std::env::temp_dir().join(format!("mclcr-model-files-{}-a", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let manifest_path = dir.join("last.json");
-        let weights = dir.join("last.safetensors");
         for bytes in [&b"first weights"[..], &b"second weights"[..]] {
-            let (staged, sha) = staged_weights(&weights, bytes);
-            let mut manifest = ModelManifest::new("m", MclcrConfig::tiny(), true);
-            manifest.weights_sha256 = sha.clone();
-            let written = replace_together(staged, manifest, &manifest_path).unwrap();
-            assert_eq!(written.weights, "last.safetensors");
-            assert_eq!(std::fs::read(&weights).unwrap(), bytes);
-            let on_disk: ModelManifest =
-                serde_json::from_str(&std::fs::read_to_string(&manifest_path).unwrap()).unwrap();
-            assert_eq!(on_disk.weights, "last.safetensors");
-            assert_eq!(on_disk.weights_sha256, sha);
+            let written = save(&dir, bytes);
+            assert_eq!(written.len(), 2);
+            assert!(written[0].starts_with("last.") && !written[0].starts_with("last.safetensors"));
+            assert!(written[1].starts_with("last.safetensors "));
+            assert_eq!(std::fs::read(dir.join("last.safetensors")).unwrap(), bytes);
+            assert_eq!(
+                std::fs::read_to_string(dir.join("last.json")).unwrap(),
+                written[1]
+            );
             assert_eq!(files_in(&dir), ["last.json", "last.safetensors"]);
         }
         std::fs::remove_dir_all(&dir).unwrap();
@@ -147,11 +145,7 @@ mod tests {
         std::fs::write(dir.join("last.0123456789ab.safetensors"), b"orphan").unwrap();
         std::fs::write(dir.join("best.0123456789ab.safetensors"), b"another stem").unwrap();
         std::fs::write(dir.join("last.notes.safetensors"), b"not a side file").unwrap();
-        let weights = dir.join("last.safetensors");
-        let (staged, sha) = staged_weights(&weights, b"weights");
-        let mut manifest = ModelManifest::new("m", MclcrConfig::tiny(), true);
-        manifest.weights_sha256 = sha;
-        replace_together(staged, manifest, &dir.join("last.json")).unwrap();
+        save(&dir, b"weights");
         assert_eq!(
             files_in(&dir),
             [

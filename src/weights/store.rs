@@ -161,7 +161,18 @@ pub fn save_model_as(
         assets::sha256_file(&tmp_weights).map_err(|e| ModelFileError::io(&weights_path, e))?;
     manifest.format = MANIFEST_FORMAT;
     // Both files replaced so that the manifest on disk always names complete weights.
-    model_files::replace_together(staged, manifest, manifest_path)
+    let sha256 = manifest.weights_sha256.clone();
+    model_files::replace_together(staged, &sha256, |weights| {
+        manifest.weights = weights.to_string();
+        let json =
+            serde_json::to_string_pretty(&manifest).map_err(|e| ModelFileError::Manifest {
+                path: manifest_path.to_path_buf(),
+                message: e.to_string(),
+            })?;
+        crate::atomic_file::write(manifest_path, json)?;
+        Ok(())
+    })?;
+    Ok(manifest)
 }
 
 /// Reads and checks a manifest (format, configuration).
