@@ -105,13 +105,17 @@ impl Drop for Staged {
     }
 }
 
-/// Makes a rename in `path`'s folder durable; best effort (not every system syncs folders).
-fn sync_folder(path: &Path) {
-    let folder = match path.parent() {
+/// The folder `path` is in (`.` for a bare file name).
+pub(crate) fn folder_of(path: &Path) -> &Path {
+    match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
-    };
-    if let Ok(dir) = File::open(folder) {
+    }
+}
+
+/// Makes a rename in `path`'s folder durable; best effort (not every system syncs folders).
+fn sync_folder(path: &Path) {
+    if let Ok(dir) = File::open(folder_of(path)) {
         let _ = dir.sync_all();
     }
 }

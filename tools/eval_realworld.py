@@ -50,8 +50,7 @@ def auc(scores, labels):
     neg = [s for s, l in zip(scores, labels) if not l]
     if not pos or not neg:
         return None
-    wins = sum((p > n) + 0.5 * (p == n) for p in pos for n in neg)
-    return wins / (len(pos) * len(neg))
+    return rank_auc(pos, neg)
 
 
 def by_face_size(score_files):
@@ -94,7 +93,8 @@ def per_file(score_file):
 
 
 def rank_auc(pos, neg):
-    """AUC from ranks (ties count half), as `auc` but in n log n: for resampling."""
+    """AUC of manipulated scores `pos` against real scores `neg` from ranks (ties count half);
+    both must be non-empty."""
     scored = sorted([(s, True) for s in pos] + [(s, False) for s in neg])
     rank_sum, i = 0.0, 0
     while i < len(scored):

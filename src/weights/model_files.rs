@@ -1,14 +1,15 @@
 //! A manifest and its weights file replaced together. Each file alone is written atomically
 //! ([`crate::atomic_file`]), but a pair is two renames, and a process killed between them would
 //! leave a manifest whose checksum names the other weights. So the new weights first go in
-//! beside the old under a name of their own (`<stem>.<checksum>.safetensors`), the manifest
-//! moves to them, the usual name (`<stem>.safetensors`) gets the same bytes, the manifest moves
-//! back to it, and the side file goes. At every moment the manifest on disk names a complete
-//! weights file with its checksum; a side file left by a kill is removed by the next save.
+//! beside the old under a hidden name of their own (`.<weights file>.<checksum digits>`), the
+//! manifest moves to them, the usual name gets the same bytes, the manifest moves back to it,
+//! and the side file goes. At every moment the manifest on disk names a complete weights file
+//! with its checksum; a side file left by a kill is removed by the next save of the same file.
+//! Side files are named after the weights file and hidden, so no file of the user's matches.
 
 use std::path::{Path, PathBuf};
 
-use crate::atomic_file::Staged;
+use crate::atomic_file::{self, Staged};
 use crate::weights::error::ModelFileError;
 
 /// Hex digits of the checksum in a side file's name.
@@ -45,39 +46,27 @@ fn file_name(path: &Path) -> String {
         .unwrap_or_default()
 }
 
-/// `<stem>.<first digits of the checksum>.safetensors` beside `weights_path`.
+/// `.<weights file name>.<first digits of the checksum>` beside `weights_path`.
 fn side_path(weights_path: &Path, sha256: &str) -> PathBuf {
-    let stem = weights_path
-        .file_stem()
-        .unwrap_or_default()
-        .to_string_lossy();
     let digits: String = sha256.chars().take(SIDE_DIGITS).collect();
-    weights_path.with_file_name(format!("{stem}.{digits}.safetensors"))
+    weights_path.with_file_name(format!("{}{digits}", side_prefix(weights_path)))
 }
 
-/// Removes the side files of `weights_path` (`<stem>.<hex digits>.safetensors`): once the
-/// manifest names the usual file, none is in use. Best effort.
+/// What every side file of `weights_path` is named with before its checksum digits.
+fn side_prefix(weights_path: &Path) -> String {
+    format!(".{}.", file_name(weights_path))
+}
+
+/// Removes the side files of `weights_path`: once the manifest names the usual file, none is in
+/// use. Best effort.
 fn remove_side_files(weights_path: &Path) {
-    let Some(folder) = weights_path.parent() else {
-        return;
-    };
-    let folder = if folder.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        folder
-    };
-    let stem = weights_path
-        .file_stem()
-        .unwrap_or_default()
-        .to_string_lossy();
-    let Ok(entries) = std::fs::read_dir(folder) else {
+    let prefix = side_prefix(weights_path);
+    let Ok(entries) = std::fs::read_dir(atomic_file::folder_of(weights_path)) else {
         return;
     };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let digits = name
-            .strip_prefix(&format!("{stem}."))
-            .and_then(|rest| rest.strip_suffix(".safetensors"));
+        let digits = name.strip_prefix(&prefix);
         if digits
             .is_some_and(|d| d.len() == SIDE_DIGITS && d.chars().all(|c| c.is_ascii_hexdigit()))
         {
@@ -125,7 +114,11 @@ mod tests {
         for bytes in [&b"first weights"[..], &b"second weights"[..]] {
             let written = save(&dir, bytes);
             assert_eq!(written.len(), 2);
-            assert!(written[0].starts_with("last.") && !written[0].starts_with("last.safetensors"));
+            assert!(
+                written[0].starts_with(".last.safetensors."),
+                "{}",
+                written[0]
+            );
             assert!(written[1].starts_with("last.safetensors "));
             assert_eq!(std::fs::read(dir.join("last.safetensors")).unwrap(), bytes);
             assert_eq!(
@@ -142,16 +135,25 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("mclcr-model-files-{}-b", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         // What a kill after the first rename leaves: the new weights beside the old.
-        std::fs::write(dir.join("last.0123456789ab.safetensors"), b"orphan").unwrap();
-        std::fs::write(dir.join("best.0123456789ab.safetensors"), b"another stem").unwrap();
-        std::fs::write(dir.join("last.notes.safetensors"), b"not a side file").unwrap();
+        std::fs::write(dir.join(".last.safetensors.0123456789ab"), b"orphan").unwrap();
+        std::fs::write(
+            dir.join(".best.safetensors.0123456789ab"),
+            b"another file's",
+        )
+        .unwrap();
+        // A user's file that only looks like one.
+        std::fs::write(
+            dir.join("last.0123456789ab.safetensors"),
+            b"not a side file",
+        )
+        .unwrap();
         save(&dir, b"weights");
         assert_eq!(
             files_in(&dir),
             [
-                "best.0123456789ab.safetensors",
+                ".best.safetensors.0123456789ab",
+                "last.0123456789ab.safetensors",
                 "last.json",
-                "last.notes.safetensors",
                 "last.safetensors"
             ]
         );
