@@ -38,6 +38,9 @@ pub struct TrainArgs {
     /// Continue from the last checkpoint in --out.
     #[arg(long)]
     pub resume: bool,
+    /// Also keep every epoch's weights in --out (epoch-N.json + .safetensors).
+    #[arg(long)]
+    pub keep_epochs: bool,
     /// Total epochs.
     #[arg(long)]
     pub epochs: Option<usize>,
@@ -94,6 +97,9 @@ fn options_from(args: &TrainArgs) -> anyhow::Result<TrainOptions> {
     }
     if let Some(seed) = args.seed {
         options.seed = seed;
+    }
+    if args.keep_epochs {
+        options.keep_epochs = true;
     }
     if options.epochs == 0 {
         bail!("--epochs must be at least 1");

@@ -4,6 +4,7 @@
 //! ([`options`]) and reports ([`events`]), detection [`metrics`], a model's [`eval`]uation (per method and video as a data set's [`manifest`] says), and [`run`]: a whole run from
 //! folders, used by `mclcr train` and the app alike.
 
+pub mod ahead;
 pub mod auc_interval;
 pub mod batches;
 pub mod bench;

@@ -42,6 +42,10 @@ pub struct TrainOptions {
     /// its configuration replaces `config`. Fine-tuning the shipped model starts here.
     #[serde(default)]
     pub init_from: Option<std::path::PathBuf>,
+    /// Also keep each epoch's weights as `epoch-N.json` + `.safetensors` in the output folder,
+    /// to choose among them afterwards on the analyst's own set.
+    #[serde(default)]
+    pub keep_epochs: bool,
     /// At most this many faces per image (the most confident first); group photos give more.
     #[serde(default = "one")]
     pub faces_per_image: usize,
@@ -213,6 +217,7 @@ impl TrainOptions {
             self_blend: SelfBlendConfig::default(),
             pretrained_backbone: true,
             init_from: None,
+            keep_epochs: false,
             faces_per_image: 1,
             held_out_identities: Vec::new(),
             crop_jitter: 0.0,

@@ -5,10 +5,12 @@
 //!
 //! Output folder: `last.json` + `last.safetensors` after every epoch, `best.json` +
 //! `best.safetensors` for the best validation AUC, and `state.json` (epochs done, history, seed,
-//! data summary), and for resuming `resume.model.bpk` (the weights with their parameter ids) and
+//! data summary), with `keep_epochs` also `epoch-N.json` + `.safetensors` for every epoch, and
+//! for resuming `resume.model.bpk` (the weights with their parameter ids) and
 //! `resume.optim.bpk` (Adam's moments). Resuming continues with the next epoch exactly where the
 //! last completed one left off: same weights, optimiser state, schedule position and data order.
 
+use std::ops::ControlFlow;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Sender;
@@ -20,6 +22,7 @@ use burn::store::{BurnpackStore, ModuleSnapshot};
 use crate::inference::preprocess::Preprocessor;
 use crate::model::backbone::Backbone;
 use crate::rng::Rng;
+use crate::train::ahead;
 use crate::train::batches::{epoch_batches, make_batch};
 use crate::train::checkpoint::{checkpoint_manifest, read_state, save_resume_files, write_state};
 use crate::train::dataset::{DataSplit, DataSummary, FaceSample};
@@ -132,29 +135,47 @@ pub fn train(
         device.seed(options.seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9));
         let mut rng = Rng::derive(options.seed, epoch as u64);
         let batches = epoch_batches(data, pairs_per_batch, &mut rng);
+        // Each batch draws from its own generator, so batches can be made ahead on worker
+        // threads while the device runs the step before, alike for any number of workers.
+        let batch_seed = rng.next_u64();
+        let workers = ahead::prep_workers(crate::device::cpu_threads());
         let mut losses = Vec::new();
-        for (i, batch) in batches.iter().enumerate() {
-            if cancel.load(Ordering::Relaxed) {
-                let _ = events.send(TrainEvent::Cancelled);
-                return Ok(state);
-            }
-            let (faces, labels) = make_batch(batch, options, &preprocessor, &mut rng);
-            let learning_rate = options.optim.learning_rate_at(trainer.steps, total_steps);
-            let loss = trainer.step(&faces, &labels, learning_rate);
-            losses.push(loss.total);
-            samples_seen += faces.len();
-            let elapsed = started.elapsed().as_secs_f64().max(1e-9);
-            let rate = samples_seen as f64 / elapsed;
-            let remaining = total_steps.saturating_sub(trainer.steps) * pairs_per_batch * 2;
-            let _ = events.send(TrainEvent::Step {
-                epoch,
-                step: i + 1,
-                steps: batches.len(),
-                loss,
-                learning_rate,
-                samples_per_second: rate,
-                eta_seconds: remaining as f64 / rate,
-            });
+        let mut cancelled = false;
+        ahead::in_order(
+            batches.len(),
+            workers,
+            2 * workers,
+            |i| {
+                let mut rng = Rng::derive(batch_seed, i as u64);
+                make_batch(&batches[i], options, &preprocessor, &mut rng)
+            },
+            |i, (faces, labels)| {
+                if cancel.load(Ordering::Relaxed) {
+                    cancelled = true;
+                    return ControlFlow::Break(());
+                }
+                let learning_rate = options.optim.learning_rate_at(trainer.steps, total_steps);
+                let loss = trainer.step(&faces, &labels, learning_rate);
+                losses.push(loss.total);
+                samples_seen += faces.len();
+                let elapsed = started.elapsed().as_secs_f64().max(1e-9);
+                let rate = samples_seen as f64 / elapsed;
+                let remaining = total_steps.saturating_sub(trainer.steps) * pairs_per_batch * 2;
+                let _ = events.send(TrainEvent::Step {
+                    epoch,
+                    step: i + 1,
+                    steps: batches.len(),
+                    loss,
+                    learning_rate,
+                    samples_per_second: rate,
+                    eta_seconds: remaining as f64 / rate,
+                });
+                ControlFlow::Continue(())
+            },
+        );
+        if cancelled {
+            let _ = events.send(TrainEvent::Cancelled);
+            return Ok(state);
         }
         let validated = validate(&trainer, &data.val, options, &preprocessor);
         let bands = validated.as_ref().map(|(_, bands)| *bands);
@@ -186,6 +207,14 @@ pub fn train(
             path: last.clone(),
             best: false,
         });
+        if options.keep_epochs {
+            let kept = out.join(format!("epoch-{epoch}.json"));
+            save_model(&model, manifest.clone(), &kept)?;
+            let _ = events.send(TrainEvent::Checkpoint {
+                path: kept,
+                best: false,
+            });
+        }
         let auc = validation.as_ref().map(|m| m.auc);
         if auc.is_some() && auc > state.best_auc || (state.best_auc.is_none() && auc.is_none()) {
             state.best_auc = auc;
@@ -216,22 +245,28 @@ fn validate(
     }
     let mut faces = Vec::new();
     let mut labels = Vec::new();
-    for (i, sample) in val.iter().enumerate() {
+    let workers = ahead::prep_workers(crate::device::cpu_threads());
+    // Each face's self-blend draws from its own generator: the same set in every epoch.
+    let prepare = |i: usize| {
+        let sample = &val[i];
         if sample.fake {
-            faces.push(preprocessor.prepare(&sample.crop));
-            labels.push(true);
-            continue;
+            return vec![(preprocessor.prepare(&sample.crop), true)];
         }
         let mut rng = Rng::derive(options.seed ^ 0x5EED, i as u64);
         let at_source_size = options.blend_at_source_size;
         let (real, fake) = sample.self_blended(&options.self_blend, at_source_size, &mut rng);
         // Blended at the source size, the real face went through the same resampling as its
         // fake and is the one to compare with; otherwise the stored crop is (as before).
-        faces.push(preprocessor.prepare(if at_source_size { &real } else { &sample.crop }));
-        labels.push(false);
-        faces.push(preprocessor.prepare(&fake));
-        labels.push(true);
-    }
+        let real = preprocessor.prepare(if at_source_size { &real } else { &sample.crop });
+        vec![(real, false), (preprocessor.prepare(&fake), true)]
+    };
+    ahead::in_order(val.len(), workers, 4 * workers, prepare, |_, prepared| {
+        for (face, label) in prepared {
+            faces.push(face);
+            labels.push(label);
+        }
+        ControlFlow::Continue(())
+    });
     let mut scores = Vec::with_capacity(faces.len());
     for chunk in faces.chunks(options.batch_size.max(1)) {
         scores.extend(trainer.predict(chunk));
@@ -373,6 +408,47 @@ mod tests {
         assert!(matches!(events.last(), Some(TrainEvent::Finished)));
         assert_eq!(state.epochs_done, 1);
         assert!(state.history[0].val.is_some());
+        let _ = std::fs::remove_dir_all(&out);
+    }
+
+    #[test]
+    fn keep_epochs_saves_every_epoch_and_steps_come_in_order() {
+        let out = std::env::temp_dir().join(format!("mclcr-keep-{}", std::process::id()));
+        let (tx, rx) = mpsc::channel();
+        let mut opts = options();
+        opts.epochs = 2;
+        opts.keep_epochs = true;
+        train(
+            &data(),
+            &opts,
+            &out,
+            false,
+            &Device::flex(),
+            &tx,
+            &AtomicBool::new(false),
+        )
+        .expect("training runs");
+        drop(tx);
+        for epoch in 1..=2 {
+            let kept = out.join(format!("epoch-{epoch}.json"));
+            assert!(
+                load_model(&kept, &Device::flex()).is_ok(),
+                "{}",
+                kept.display()
+            );
+        }
+        assert!(!out.join("epoch-3.json").exists());
+        // Batches are made ahead on other threads but stepped in order.
+        let steps: Vec<(usize, usize)> = rx
+            .iter()
+            .filter_map(|e| match e {
+                TrainEvent::Step { epoch, step, .. } => Some((epoch, step)),
+                _ => None,
+            })
+            .collect();
+        let expected: Vec<(usize, usize)> =
+            (1..=2).flat_map(|e| (1..=4).map(move |s| (e, s))).collect();
+        assert_eq!(steps, expected);
         let _ = std::fs::remove_dir_all(&out);
     }
 }

@@ -24,6 +24,8 @@ one with half the colour and quality mismatch in its self-blends and face region
 And tools/recipe/faces-train-warp-half.json: the reshaped-pairs continuation with only half the
 pairs reshaped, the others left with their own layout, and tools/recipe/faces-train-warp-gentle.json:
 that one at a fifth of the learning rate, to move less far from the checkpoint it continues.
+And tools/recipe/faces-train-long.json: the video-like continuation over six epochs of the whole
+network, for a GPU.
 """
 import hashlib
 import json
@@ -128,6 +130,14 @@ def main() -> None:
     out = here / "faces-train-hard-blends.json"
     out.write_text(json.dumps(recipe, indent=2) + "\n")
     print(f"harder self-blends continuation recipe -> {out}")
+    # A long continuation for a GPU: the video-like recipe, the whole network, six epochs of
+    # batches of 16 at twice the learning rate (about ten minutes on one large GPU).
+    recipe = json.loads((here / "faces-train-video.json").read_text())
+    recipe.update({"epochs": 6, "batch_size": 16, "frozen_stages": 0})
+    recipe["optim"].update({"learning_rate": 1e-4, "warmup_steps": 100})
+    out = here / "faces-train-long.json"
+    out.write_text(json.dumps(recipe, indent=2) + "\n")
+    print(f"long whole-network continuation recipe -> {out}")
 
 
 if __name__ == "__main__":
