@@ -15,7 +15,8 @@ that flags at most 5 % of realworld-dev's real files and what it catches there (
 shipped threshold with `mclcr pack --manipulated-threshold`), and how well that choice holds on
 real videos it was not made on (split-half check). Each set's AUC comes with a 90 % interval
 from resampling its videos: these sets are small, and the interval says how much a figure could
-move on another draw. `--against OLD_OUT` compares with a model scored before into OLD_OUT, on
+move on another draw; the face-swap sets are also pooled into one AUC, every file against every
+other, as one threshold sees them. `--against OLD_OUT` compares with a model scored before into OLD_OUT, on
 the same resamples. realworld-dev is for measuring and
 choosing only: never train on it.
 """
@@ -40,6 +41,9 @@ SETS = [
     ("stylegan_seeprettyface", "deepface_real_photos/real", "stylegan_seeprettyface/fake", "stylegan_seeprettyface"),
 ]
 
+# The sets of face swaps (one person's face put on another's head), pooled for one figure: all
+# but the whole-face StyleGAN images.
+FACE_SWAP_SETS = [name for name, *_ in SETS if name != "stylegan_seeprettyface"]
 
 SIZE_BOUNDS = [64, 96, 128, 192, 256, None]
 
@@ -85,6 +89,34 @@ def scores_by_file(score_file):
             best = files.get(key, (fake, score, r.get("video") or r["path"]))
             files[key] = (fake, max(best[1], score), best[2])
     return files
+
+
+def pooled_files(out, names):
+    """`scores_by_file` over several sets' scores.csv under `out` at once, each key and video
+    named with its set, so that one AUC ranks every file against every other, as one threshold
+    sees them."""
+    files = {}
+    for name in names:
+        score_file = out / name / "scores.csv"
+        if not score_file.is_file():
+            continue
+        for (path, fake), (is_fake, score, video) in scores_by_file(score_file).items():
+            files[(f"{name}/{path}", fake)] = (is_fake, score, f"{name}/{video}")
+    return files
+
+
+def pooled_auc(files):
+    """Frame-level AUC of `pooled_files` with its 90 % interval over 1000 resamples of the
+    videos, or None without two videos of each class."""
+    draws = bootstrap_aucs([files])
+    if not draws:
+        return None
+    aucs = sorted(d[0] for d in draws)
+    pos = [score for fake, score, _ in files.values() if fake]
+    neg = [score for fake, score, _ in files.values() if not fake]
+    return {"sets": FACE_SWAP_SETS, "real": len(neg), "fake": len(pos),
+            "auc": rank_auc(pos, neg),
+            "auc_interval": [aucs[int(0.05 * (len(aucs) - 1))], aucs[int(0.95 * (len(aucs) - 1))]]}
 
 
 def per_file(score_file):
@@ -151,6 +183,9 @@ def compare(old_out, new_out):
         row = paired(scores_by_file(old_file), scores_by_file(new_file))
         if row:
             rows.append({"set": name, **row})
+    row = paired(pooled_files(old_out, FACE_SWAP_SETS), pooled_files(new_out, FACE_SWAP_SETS))
+    if row:
+        rows.append({"set": "face swaps pooled", **row})
     return rows
 
 
@@ -338,6 +373,15 @@ def main() -> int:
         "|---|---|---|---|",
     ]
     lines += [f"| {r['size']} | {r['real']} | {r['manipulated']} | {fmt(r['auc'])} |" for r in sizes]
+    pooled = pooled_auc(pooled_files(out, FACE_SWAP_SETS))
+    if pooled:
+        lines += [
+            "",
+            f"Face swaps pooled (every set but StyleGAN, {pooled['real']} real and {pooled['fake']} "
+            "fake files ranked together, as one threshold sees them): frame-level AUC "
+            f"{fmt(pooled['auc'])}, 90 % interval {pooled['auc_interval'][0]:.2f}–"
+            f"{pooled['auc_interval'][1]:.2f} over 1000 resamples of the videos.",
+        ]
     choice = threshold_choice([(name, out / name / "scores.csv") for name, *_ in SETS])
     if choice:
         lines += [
@@ -384,6 +428,7 @@ def main() -> int:
     (out / "realworld.md").write_text(table)
     (out / "realworld.json").write_text(
         json.dumps({"model": model, "rows": rows, "by_face_size": sizes,
+                    "face_swaps_pooled": pooled,
                     "threshold_choice": choice, "threshold_holdout": holdout,
                     "against": against}, indent=2) + "\n"
     )
