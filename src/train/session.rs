@@ -361,16 +361,13 @@ mod tests {
         let _ = std::fs::remove_dir_all(&out);
     }
 
-    #[test]
-    fn events_report_steps_validation_and_checkpoints() {
-        let out = std::env::temp_dir().join(format!("mclcr-events-{}", std::process::id()));
+    /// Trains `opts` on [`data`] into `out` to the end: the final state and every event sent.
+    fn run_to_end(opts: &TrainOptions, out: &Path) -> (TrainState, Vec<TrainEvent>) {
         let (tx, rx) = mpsc::channel();
-        let mut opts = options();
-        opts.epochs = 1;
         let state = train(
             &data(),
-            &opts,
-            &out,
+            opts,
+            out,
             false,
             &Device::flex(),
             &tx,
@@ -378,7 +375,15 @@ mod tests {
         )
         .expect("training runs");
         drop(tx);
-        let events: Vec<TrainEvent> = rx.iter().collect();
+        (state, rx.iter().collect())
+    }
+
+    #[test]
+    fn events_report_steps_validation_and_checkpoints() {
+        let out = std::env::temp_dir().join(format!("mclcr-events-{}", std::process::id()));
+        let mut opts = options();
+        opts.epochs = 1;
+        let (state, events) = run_to_end(&opts, &out);
         assert!(matches!(
             events.first(),
             Some(TrainEvent::Started {
@@ -414,21 +419,10 @@ mod tests {
     #[test]
     fn keep_epochs_saves_every_epoch_and_steps_come_in_order() {
         let out = std::env::temp_dir().join(format!("mclcr-keep-{}", std::process::id()));
-        let (tx, rx) = mpsc::channel();
         let mut opts = options();
         opts.epochs = 2;
         opts.keep_epochs = true;
-        train(
-            &data(),
-            &opts,
-            &out,
-            false,
-            &Device::flex(),
-            &tx,
-            &AtomicBool::new(false),
-        )
-        .expect("training runs");
-        drop(tx);
+        let (_, events) = run_to_end(&opts, &out);
         for epoch in 1..=2 {
             let kept = out.join(format!("epoch-{epoch}.json"));
             assert!(
@@ -439,8 +433,8 @@ mod tests {
         }
         assert!(!out.join("epoch-3.json").exists());
         // Batches are made ahead on other threads but stepped in order.
-        let steps: Vec<(usize, usize)> = rx
-            .iter()
+        let steps: Vec<(usize, usize)> = events
+            .into_iter()
             .filter_map(|e| match e {
                 TrainEvent::Step { epoch, step, .. } => Some((epoch, step)),
                 _ => None,
