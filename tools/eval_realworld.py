@@ -16,9 +16,8 @@ shipped threshold with `mclcr pack --manipulated-threshold`), and how well that 
 real videos it was not made on (split-half check). Each set's AUC comes with a 90 % interval
 from resampling its videos: these sets are small, and the interval says how much a figure could
 move on another draw; the face-swap sets are also pooled into one AUC, every file against every
-other, as one threshold sees them. `--against OLD_OUT` compares with a model scored before into OLD_OUT, on
-the same resamples. realworld-dev is for measuring and
-choosing only: never train on it.
+other, as one threshold sees them. `--against OLD_OUT` compares with a model scored before into
+OLD_OUT, on the same resamples. realworld-dev is for measuring and choosing only: never train on it.
 """
 import argparse
 import csv
@@ -111,12 +110,10 @@ def pooled_auc(files):
     draws = bootstrap_aucs([files])
     if not draws:
         return None
-    aucs = sorted(d[0] for d in draws)
     pos = [score for fake, score, _ in files.values() if fake]
     neg = [score for fake, score, _ in files.values() if not fake]
     return {"sets": FACE_SWAP_SETS, "real": len(neg), "fake": len(pos),
-            "auc": rank_auc(pos, neg),
-            "auc_interval": [aucs[int(0.05 * (len(aucs) - 1))], aucs[int(0.95 * (len(aucs) - 1))]]}
+            "auc": rank_auc(pos, neg), "auc_interval": interval90([d[0] for d in draws])}
 
 
 def per_file(score_file):
@@ -164,6 +161,12 @@ def bootstrap_aucs(models, resamples=1000, seed=2027):
     return draws
 
 
+def interval90(values):
+    """[5th, 95th] percentile of resampled `values` (nearest rank below)."""
+    ranked = sorted(values)
+    return [ranked[int(0.05 * (len(ranked) - 1))], ranked[int(0.95 * (len(ranked) - 1))]]
+
+
 def interval_of(metrics):
     """[low, high] of the AUC's interval that `mclcr eval` gives over resamples of the set's
     videos, or None where it gives none (fewer than two videos of a class)."""
@@ -201,11 +204,10 @@ def paired(old, new):
         rank_auc([m[p][1] for p in common if m[p][0]], [m[p][1] for p in common if not m[p][0]])
         for m in (old, new)
     ]
-    diffs = sorted(b - a for a, b in draws)
     return {
         "old_auc": point[0],
         "new_auc": point[1],
-        "difference_interval": [diffs[int(0.05 * (len(diffs) - 1))], diffs[int(0.95 * (len(diffs) - 1))]],
+        "difference_interval": interval90([b - a for a, b in draws]),
         "new_higher": sum((b > a) + 0.5 * (b == a) for a, b in draws) / len(draws),
     }
 
