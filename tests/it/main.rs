@@ -2,6 +2,7 @@
 
 mod analyze;
 mod architecture;
+mod average_weights;
 mod blazeface;
 mod cli;
 mod common;
