@@ -17,12 +17,12 @@ new weights' file name and SHA-256; its bands are the first model's too (choose 
 """
 import argparse
 import array
-import hashlib
 import json
-import os
 import pathlib
 import struct
 import sys
+
+from tensorfile import sha256_file, write_f32_safetensors
 
 # Element formats of the safetensors dtypes this tool reads (struct codes, little-endian).
 DTYPES = {"F32": ("f", 4), "F16": ("e", 2)}
@@ -48,37 +48,14 @@ def load_safetensors(path):
 
 
 def write_safetensors(path, tensors, metadata):
-    """Writes name -> (shape, floats) as little-endian F32 in sorted order, atomically."""
-    header = {"__metadata__": dict(sorted(metadata.items()))}
-    blobs, offset = [], 0
-    for name in sorted(tensors):
-        shape, values = tensors[name]
-        raw = array.array("f", values)
+    """Writes name -> (shape, floats) as little-endian F32 (see `tensorfile`)."""
+    raw = {}
+    for name, (shape, values) in tensors.items():
+        floats = array.array("f", values)
         if sys.byteorder != "little":
-            raw.byteswap()
-        raw = raw.tobytes()
-        header[name] = {"dtype": "F32", "shape": list(shape),
-                        "data_offsets": [offset, offset + len(raw)]}
-        blobs.append(raw)
-        offset += len(raw)
-    encoded = json.dumps(header, separators=(",", ":"), sort_keys=True).encode("utf-8")
-    encoded += b" " * (-len(encoded) % 8)
-    tmp = str(path) + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(struct.pack("<Q", len(encoded)))
-        f.write(encoded)
-        for raw in blobs:
-            f.write(raw)
-    os.replace(tmp, path)
-
-
-def sha256_file(path):
-    """Lowercase hex SHA-256 of the file at `path`."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+            floats.byteswap()
+        raw[name] = (shape, floats.tobytes())
+    write_f32_safetensors(path, raw, metadata)
 
 
 def average(tensor_sets, mix):

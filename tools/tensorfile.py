@@ -1,26 +1,37 @@
-"""Small numpy-only helpers shared by the conversion and reference scripts in tools/.
+"""Small helpers shared by the conversion, reference and weight scripts in tools/ (numpy is
+needed only by the functions that take or give arrays).
 
-- write_safetensors: deterministic safetensors writer (sorted keys, fixed metadata, F32)
-- load_safetensors:  reader for F32 safetensors files, as float64 arrays
-- sha256_file:       lowercase hex SHA-256 of a file
+- write_safetensors:     deterministic safetensors writer (sorted keys, fixed metadata, F32)
+- write_f32_safetensors: the same from raw little-endian F32 bytes, without numpy
+- load_safetensors:      reader for F32 safetensors files, as float64 arrays
+- sha256_file:           lowercase hex SHA-256 of a file
 """
 import hashlib
 import json
 import os
 import struct
 
-import numpy as np
-
 
 def write_safetensors(path, tensors, metadata):
     """Writes `tensors` (name -> array) as little-endian F32, atomically, byte-reproducibly."""
+    import numpy as np
+
+    raw = {}
+    for name, tensor in tensors.items():
+        arr = np.ascontiguousarray(tensor, dtype="<f4")
+        raw[name] = (arr.shape, arr.tobytes())
+    write_f32_safetensors(path, raw, metadata)
+
+
+def write_f32_safetensors(path, tensors, metadata):
+    """Writes `tensors` (name -> (shape, little-endian F32 bytes)), atomically, byte-reproducibly:
+    sorted names, the header padded to 8 bytes."""
     header = {"__metadata__": dict(sorted(metadata.items()))}
     offset = 0
     blobs = []
     for name in sorted(tensors):
-        arr = np.ascontiguousarray(tensors[name], dtype="<f4")
-        raw = arr.tobytes()
-        header[name] = {"dtype": "F32", "shape": list(arr.shape), "data_offsets": [offset, offset + len(raw)]}
+        shape, raw = tensors[name]
+        header[name] = {"dtype": "F32", "shape": list(shape), "data_offsets": [offset, offset + len(raw)]}
         blobs.append(raw)
         offset += len(raw)
     hjson = json.dumps(header, separators=(",", ":"), sort_keys=True).encode("utf-8")
@@ -36,6 +47,8 @@ def write_safetensors(path, tensors, metadata):
 
 def load_safetensors(path):
     """Reads an all-F32 safetensors file into name -> float64 array."""
+    import numpy as np
+
     with open(path, "rb") as f:
         (n,) = struct.unpack("<Q", f.read(8))
         header = json.loads(f.read(n))
