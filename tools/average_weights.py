@@ -22,28 +22,20 @@ import pathlib
 import struct
 import sys
 
-from tensorfile import sha256_file, write_f32_safetensors
+from tensorfile import read_safetensors_raw, sha256_file, write_f32_safetensors
 
 # Element formats of the safetensors dtypes this tool reads (struct codes, little-endian).
 DTYPES = {"F32": ("f", 4), "F16": ("e", 2)}
 
 
 def load_safetensors(path):
-    """Reads a safetensors file of F32 and F16 tensors: name -> (shape, list of floats)."""
-    with open(path, "rb") as f:
-        (n,) = struct.unpack("<Q", f.read(8))
-        header = json.loads(f.read(n))
-        data = f.read()
+    """Reads a safetensors file of F32 and F16 tensors: name -> (shape, tuple of floats)."""
     out = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        if info["dtype"] not in DTYPES:
-            raise ValueError(f"{path}: {name} is {info['dtype']}, not F32 or F16")
-        code, size = DTYPES[info["dtype"]]
-        begin, end = info["data_offsets"]
-        values = struct.unpack(f"<{(end - begin) // size}{code}", data[begin:end])
-        out[name] = (tuple(info["shape"]), values)
+    for name, (dtype, shape, raw) in read_safetensors_raw(path).items():
+        if dtype not in DTYPES:
+            raise ValueError(f"{path}: {name} is {dtype}, not F32 or F16")
+        code, size = DTYPES[dtype]
+        out[name] = (shape, struct.unpack(f"<{len(raw) // size}{code}", raw))
     return out
 
 

@@ -4,6 +4,7 @@ needed only by the functions that take or give arrays).
 - write_safetensors:     deterministic safetensors writer (sorted keys, fixed metadata, F32)
 - write_f32_safetensors: the same from raw little-endian F32 bytes, without numpy
 - load_safetensors:      reader for F32 safetensors files, as float64 arrays
+- read_safetensors_raw:  reader of any safetensors file as (dtype, shape, bytes), without numpy
 - sha256_file:           lowercase hex SHA-256 of a file
 """
 import hashlib
@@ -45,10 +46,8 @@ def write_f32_safetensors(path, tensors, metadata):
     os.replace(tmp, path)
 
 
-def load_safetensors(path):
-    """Reads an all-F32 safetensors file into name -> float64 array."""
-    import numpy as np
-
+def read_safetensors_raw(path):
+    """Reads a safetensors file without numpy: name -> (dtype, shape, bytes)."""
     with open(path, "rb") as f:
         (n,) = struct.unpack("<Q", f.read(8))
         header = json.loads(f.read(n))
@@ -57,9 +56,19 @@ def load_safetensors(path):
     for name, info in header.items():
         if name == "__metadata__":
             continue
-        assert info["dtype"] == "F32", name
         b, e = info["data_offsets"]
-        out[name] = np.frombuffer(data[b:e], dtype="<f4").reshape(info["shape"]).astype(np.float64)
+        out[name] = (info["dtype"], tuple(info["shape"]), data[b:e])
+    return out
+
+
+def load_safetensors(path):
+    """Reads an all-F32 safetensors file into name -> float64 array."""
+    import numpy as np
+
+    out = {}
+    for name, (dtype, shape, raw) in read_safetensors_raw(path).items():
+        assert dtype == "F32", name
+        out[name] = np.frombuffer(raw, dtype="<f4").reshape(shape).astype(np.float64)
     return out
 
 
