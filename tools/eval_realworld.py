@@ -17,7 +17,10 @@ real videos it was not made on (split-half check). Each set's AUC comes with a 9
 from resampling its videos: these sets are small, and the interval says how much a figure could
 move on another draw; the face-swap sets are also pooled into one AUC, every file against every
 other, as one threshold sees them. `--against OLD_OUT` compares with a model scored before into
-OLD_OUT, on the same resamples. realworld-dev is for measuring and choosing only: never train on it.
+OLD_OUT, on the same resamples. It also runs `mclcr analyze` over every folder and gives the share
+of fake and real files per image verdict: what an analyst sees, where the small-face rule and
+every face of a file count (the issue's done-when is stated this way). realworld-dev is for
+measuring and choosing only: never train on it.
 """
 import argparse
 import csv
@@ -45,6 +48,38 @@ SETS = [
 FACE_SWAP_SETS = [name for name, *_ in SETS if name != "stylegan_seeprettyface"]
 
 SIZE_BOUNDS = [64, 96, 128, 192, 256, None]
+
+
+VERDICTS = ["likely_manipulated", "inconclusive", "no_evidence_found"]
+
+
+def analyze_verdicts(command, root, folder, model, device):
+    """What `mclcr analyze` (its default options, the model's own thresholds and smallest face)
+    says of every image in `folder`: the count of each image verdict, and of the files it could
+    not read or found no face in (an "inconclusive" verdict with its reason)."""
+    call = command + ["analyze", str(folder), "--json", "--no-progress", "--device", device]
+    if model:
+        call += ["--model", model]
+    done = subprocess.run(call, cwd=root, capture_output=True, text=True)
+    # 0: every file analysed; 1: some could not be (they are counted as errors).
+    if done.returncode not in (0, 1):
+        raise RuntimeError(f"mclcr analyze {folder} failed:\n{done.stderr}")
+    counts = {verdict: 0 for verdict in VERDICTS + ["error"]}
+    for line in done.stdout.splitlines():
+        record = json.loads(line) if line.strip() else {}
+        if record.get("type") != "image":
+            continue
+        verdict = record.get("verdict") if not record.get("error") else "error"
+        counts[verdict if verdict in counts else "inconclusive"] += 1
+    return counts
+
+
+def analyze_row(name, real, fake):
+    """One set's row of image verdicts: shares of its fake and real files per verdict."""
+    def shares(counts):
+        n = sum(counts.values())
+        return {verdict: counts[verdict] / n if n else None for verdict in counts} | {"files": n}
+    return {"set": name, "fake": shares(fake), "real": shares(real)}
 
 
 def auc(scores, labels):
@@ -316,6 +351,7 @@ def main() -> int:
     out.mkdir(parents=True, exist_ok=True)
     command = [args.mclcr] if args.mclcr else ["cargo", "run", "--release", "--quiet", "--"]
     rows = []
+    analyzed = []
     model = None
     for name, real, fake, manifest_dir in SETS:
         set_out = out / name
@@ -342,6 +378,11 @@ def main() -> int:
             "video_auc": videos.get("auc"), "caught": caught, "flagged": flagged,
             "no_face": metrics["no_face"]["real"] + metrics["no_face"]["manipulated"],
         })
+        analyzed.append(analyze_row(
+            name,
+            analyze_verdicts(command, root, data / real, args.model, args.device),
+            analyze_verdicts(command, root, data / fake, args.model, args.device),
+        ))
         for method in metrics.get("methods", []):
             rows.append({
                 "set": name, "method": method["name"], "real": method["real"],
@@ -375,6 +416,21 @@ def main() -> int:
         "|---|---|---|---|",
     ]
     lines += [f"| {r['size']} | {r['real']} | {r['manipulated']} | {fmt(r['auc'])} |" for r in sizes]
+    lines += [
+        "",
+        "What `mclcr analyze` says of each file (its image verdict, with the model's thresholds and "
+        "its smallest judged face: a face below it makes the file \"inconclusive\"):",
+        "",
+        "| set | fake files | likely manipulated | inconclusive | no evidence found | real files "
+        "| likely manipulated | inconclusive | no evidence found |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for a in analyzed:
+        cells = []
+        for side in ("fake", "real"):
+            cells.append(str(a[side]["files"]))
+            cells += [fmt(a[side][verdict], True) for verdict in VERDICTS]
+        lines.append(f"| {a['set']} | " + " | ".join(cells) + " |")
     pooled = pooled_auc(pooled_files(out, FACE_SWAP_SETS))
     if pooled:
         lines += [
@@ -430,7 +486,7 @@ def main() -> int:
     (out / "realworld.md").write_text(table)
     (out / "realworld.json").write_text(
         json.dumps({"model": model, "rows": rows, "by_face_size": sizes,
-                    "face_swaps_pooled": pooled,
+                    "face_swaps_pooled": pooled, "analyze": analyzed,
                     "threshold_choice": choice, "threshold_holdout": holdout,
                     "against": against}, indent=2) + "\n"
     )

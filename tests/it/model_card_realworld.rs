@@ -107,4 +107,24 @@ fn the_realworld_table_of_the_card_is_reproduced() {
         panic!("pooled AUC missing: {} vs {}", m["auc"], s["auc"]);
     };
     assert!((a - b).abs() <= 0.01, "pooled AUC: {a} vs {b}");
+    // What `mclcr analyze` says of each set's files: the card's done-when figures.
+    let (m, s) = (
+        measured["analyze"].as_array().expect("analyze rows"),
+        stated["analyze"].as_array().expect("stated analyze rows"),
+    );
+    assert_eq!(m.len(), s.len(), "analyze rows");
+    for (m, s) in m.iter().zip(s) {
+        let set = s["set"].as_str().unwrap_or("");
+        assert_eq!(m["set"], s["set"]);
+        for side in ["fake", "real"] {
+            assert_eq!(m[side]["files"], s[side]["files"], "{set} {side} files");
+            for verdict in ["likely_manipulated", "inconclusive", "no_evidence_found"] {
+                let (Some(a), Some(b)) = (m[side][verdict].as_f64(), s[side][verdict].as_f64())
+                else {
+                    panic!("{set} {side} {verdict} missing");
+                };
+                assert!((a - b).abs() <= 0.01, "{set} {side} {verdict}: {a} vs {b}");
+            }
+        }
+    }
 }
