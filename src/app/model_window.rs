@@ -70,6 +70,15 @@ fn contents(
                     format!("{} px (crop side)", scorer.min_face_side()),
                     false,
                 ),
+                (
+                    "scoring",
+                    if scorer.mirror_average() {
+                        "each face averaged with its mirror image".to_string()
+                    } else {
+                        "each face as it is".to_string()
+                    },
+                    false,
+                ),
                 ("backbone", m.provenance.backbone.clone(), false),
                 ("training", m.provenance.training.clone(), false),
                 ("evaluation", m.provenance.evaluation.clone(), false),

@@ -36,6 +36,10 @@ pub struct PackArgs {
     /// Set the "no evidence found" threshold (default: the checkpoint's own).
     #[arg(long)]
     pub clear_threshold: Option<f32>,
+    /// Score each face as the mean over it and its mirror image (`true`), or as it is
+    /// (`false`); default: the checkpoint's own. Choose the thresholds on scores made the same way.
+    #[arg(long)]
+    pub mirror_average: Option<bool>,
     /// Held-out results in one line, for the manifest's provenance (shown in the app's model
     /// card).
     #[arg(long)]
@@ -64,6 +68,9 @@ pub fn run(args: PackArgs) -> anyhow::Result<ExitCode> {
     }
     if let Some(t) = args.clear_threshold {
         manifest.bands.clear = t;
+    }
+    if let Some(mirror) = args.mirror_average {
+        manifest.mirror_average = mirror;
     }
     let bands = manifest.bands;
     if !(0.0..=1.0).contains(&bands.clear)

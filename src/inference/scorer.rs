@@ -156,12 +156,35 @@ impl Scorer {
             .collect()
     }
 
-    /// Scores a batch of face crops (any size; each is resized to the input).
-    pub fn score<'a>(&self, faces: impl IntoIterator<Item = &'a RgbImage>) -> Vec<FaceScore> {
+    /// Whether this model scores each face together with its mirror image (the manifest's
+    /// `mirror_average`).
+    pub fn mirror_average(&self) -> bool {
+        self.manifest.mirror_average
+    }
+
+    /// The network's P(manipulated) for each of `faces`, mirrored left to right.
+    fn mirrored_probabilities(&self, faces: &[&RgbImage]) -> Vec<f32> {
         let prepared: Vec<_> = faces
-            .into_iter()
-            .map(|f| self.preprocessor.prepare(f))
+            .iter()
+            .map(|f| {
+                self.preprocessor
+                    .prepare(&image::imageops::flip_horizontal(*f))
+            })
             .collect();
+        let input = self.preprocessor.batch(&prepared, &self.device.device);
+        let out = self.model.forward(input);
+        out.fake_probability() // [batch]
+            .into_data()
+            .try_into_vec::<f32>()
+            .unwrap_or_default()
+    }
+
+    /// Scores a batch of face crops (any size; each is resized to the input). With
+    /// [`Self::mirror_average`], a face's probability is the mean over it and its mirror image;
+    /// its maps are those of the face as it is.
+    pub fn score<'a>(&self, faces: impl IntoIterator<Item = &'a RgbImage>) -> Vec<FaceScore> {
+        let faces: Vec<&RgbImage> = faces.into_iter().collect();
+        let prepared: Vec<_> = faces.iter().map(|f| self.preprocessor.prepare(f)).collect();
         if prepared.is_empty() {
             return Vec::new();
         }
@@ -169,11 +192,17 @@ impl Scorer {
         let out = self.model.forward(input);
         let batch = prepared.len();
         let to_vec = |t: Tensor<3>| t.into_data().try_into_vec::<f32>().unwrap_or_default();
-        let probability = out
-            .fake_probability()
+        let mut probability = out
+            .fake_probability() // [batch]
             .into_data()
             .try_into_vec::<f32>()
             .unwrap_or_default();
+        if self.mirror_average() {
+            let mirrored = self.mirrored_probabilities(&faces);
+            for (p, m) in probability.iter_mut().zip(mirrored) {
+                *p = 0.5 * (*p + m);
+            }
+        }
         let [_, grid, _] = out.amplitude_attention.dims();
         let [_, gram_side, _] = out.grams[0].dims();
         let amplitude = to_vec(out.amplitude_attention);
@@ -194,5 +223,69 @@ impl Scorer {
                 ],
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two scorers of one tiny network, the second averaging each face with its mirror image.
+    fn plain_and_mirrored() -> (Scorer, Scorer) {
+        let config = MclcrConfig::tiny();
+        let device = SelectedDevice::cpu();
+        device.device.seed(7);
+        let model = config.init(&device.device);
+        let plain = ModelManifest::new("plain", config.clone(), true);
+        let mut mirrored = plain.clone();
+        mirrored.mirror_average = true;
+        (
+            Scorer::with_model(model.clone(), plain, SelectedDevice::cpu()),
+            Scorer::with_model(model, mirrored, SelectedDevice::cpu()),
+        )
+    }
+
+    /// A face-sized image whose left and right halves differ.
+    fn lopsided(seed: u32) -> RgbImage {
+        RgbImage::from_fn(80, 72, |x, y| {
+            let v = (x * 7 + y * 3 + seed * 11) % 256;
+            image::Rgb([v as u8, (x * 3) as u8, if x < 40 { 200 } else { 20 }])
+        })
+    }
+
+    #[test]
+    fn mirror_average_is_the_mean_of_the_face_and_its_mirror() {
+        let (plain, mirrored) = plain_and_mirrored();
+        let faces = [lopsided(0), lopsided(1)];
+        let flipped: Vec<RgbImage> = faces.iter().map(image::imageops::flip_horizontal).collect();
+        let as_is = plain.probabilities(&faces, 8);
+        let of_mirror = plain.probabilities(&flipped, 8);
+        let averaged = mirrored.probabilities(&faces, 8);
+        assert_ne!(as_is, of_mirror, "the test faces must not be symmetric");
+        for i in 0..faces.len() {
+            let mean = 0.5 * (as_is[i] + of_mirror[i]);
+            assert!(
+                (averaged[i] - mean).abs() < 1e-6,
+                "face {i}: {} against {mean}",
+                averaged[i]
+            );
+        }
+        // A face and its mirror image now score the same.
+        let of_flipped = mirrored.probabilities(&flipped, 8);
+        for (a, b) in averaged.iter().zip(&of_flipped) {
+            assert!((a - b).abs() < 1e-6, "{a} against {b}");
+        }
+    }
+
+    #[test]
+    fn mirror_average_keeps_the_maps_of_the_face_as_it_is() {
+        let (plain, mirrored) = plain_and_mirrored();
+        let face = lopsided(3);
+        let a = plain.score([&face]).remove(0);
+        let b = mirrored.score([&face]).remove(0);
+        assert_eq!(a.amplitude_map, b.amplitude_map);
+        assert_eq!(a.phase_map, b.phase_map);
+        assert_eq!(a.grams, b.grams);
+        assert!(!plain.mirror_average() && mirrored.mirror_average());
     }
 }

@@ -78,6 +78,11 @@ pub struct ModelManifest {
     /// `None` means the network's input side.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_face_side: Option<u32>,
+    /// Whether a face's score is the mean of the network's P(manipulated) for the face and for
+    /// its mirror image (test-time flip averaging). Part of the model because its thresholds
+    /// were chosen on scores made this way.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub mirror_average: bool,
     /// Provenance of the weights.
     #[serde(default)]
     pub provenance: Provenance,
@@ -98,6 +103,7 @@ impl ModelManifest {
             trained,
             bands: BandThresholds::default(),
             min_face_side: None,
+            mirror_average: false,
             provenance: Provenance::default(),
             created_by: format!("mclcr {}", env!("CARGO_PKG_VERSION")),
         }
@@ -276,5 +282,22 @@ fn summarise(items: impl Iterator<Item = String>) -> String {
         format!("{shown}, …")
     } else {
         shown
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mirror_average_is_off_unless_the_manifest_says_so() {
+        let manifest = ModelManifest::new("m", MclcrConfig::tiny(), true);
+        let json = serde_json::to_string(&manifest).expect("serialises");
+        assert!(!json.contains("mirror_average"), "{json}");
+        let mut on = manifest.clone();
+        on.mirror_average = true;
+        let json = serde_json::to_string(&on).expect("serialises");
+        let back: ModelManifest = serde_json::from_str(&json).expect("parses");
+        assert!(back.mirror_average);
     }
 }

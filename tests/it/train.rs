@@ -342,8 +342,13 @@ fn held_out_identities_stay_out_of_training_and_are_what_eval_reads() {
         "--name",
         "packed-tiny",
         "--f16",
+        "--mirror-average",
+        "true",
     ]);
     assert_eq!(pack.status.code(), Some(0), "{}", text(&pack.stderr));
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&packed).unwrap()).unwrap();
+    assert_eq!(manifest["mirror_average"], serde_json::json!(true));
     let size = |p: &Path| std::fs::metadata(p).unwrap().len();
     assert!(
         size(&packed.with_extension("safetensors")) * 10
