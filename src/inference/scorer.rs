@@ -162,52 +162,45 @@ impl Scorer {
         self.manifest.mirror_average
     }
 
-    /// The network's P(manipulated) for each of `faces`, mirrored left to right.
-    fn mirrored_probabilities(&self, faces: &[&RgbImage]) -> Vec<f32> {
-        let prepared: Vec<_> = faces
-            .iter()
-            .map(|f| {
-                self.preprocessor
-                    .prepare(&image::imageops::flip_horizontal(*f))
-            })
-            .collect();
-        let input = self.preprocessor.batch(&prepared, &self.device.device);
-        let out = self.model.forward(input);
-        out.fake_probability() // [batch]
-            .into_data()
-            .try_into_vec::<f32>()
-            .unwrap_or_default()
-    }
-
     /// Scores a batch of face crops (any size; each is resized to the input). With
-    /// [`Self::mirror_average`], a face's probability is the mean over it and its mirror image;
-    /// its maps are those of the face as it is.
+    /// [`Self::mirror_average`], a face's probability is the mean over it and its mirror image
+    /// (scored in the same forward pass); its maps are those of the face as it is.
     pub fn score<'a>(&self, faces: impl IntoIterator<Item = &'a RgbImage>) -> Vec<FaceScore> {
         let faces: Vec<&RgbImage> = faces.into_iter().collect();
-        let prepared: Vec<_> = faces.iter().map(|f| self.preprocessor.prepare(f)).collect();
-        if prepared.is_empty() {
+        let batch = faces.len();
+        if batch == 0 {
             return Vec::new();
+        }
+        let mut prepared: Vec<_> = faces.iter().map(|f| self.preprocessor.prepare(f)).collect();
+        if self.mirror_average() {
+            // The mirror images follow the faces as they are, in one batch of 2 · batch.
+            prepared.extend(faces.iter().map(|f| {
+                self.preprocessor
+                    .prepare(&image::imageops::flip_horizontal(*f))
+            }));
         }
         let input = self.preprocessor.batch(&prepared, &self.device.device);
         let out = self.model.forward(input);
-        let batch = prepared.len();
+        let as_is = |t: Tensor<3>| t.narrow(0, 0, batch); // [batch, …]: the faces as they are
         let to_vec = |t: Tensor<3>| t.into_data().try_into_vec::<f32>().unwrap_or_default();
-        let mut probability = out
-            .fake_probability() // [batch]
+        let scored = out
+            .fake_probability() // [batch] or [2 · batch]
             .into_data()
             .try_into_vec::<f32>()
             .unwrap_or_default();
-        if self.mirror_average() {
-            let mirrored = self.mirrored_probabilities(&faces);
-            for (p, m) in probability.iter_mut().zip(mirrored) {
-                *p = 0.5 * (*p + m);
-            }
-        }
+        let probability: Vec<f32> = match scored.split_at_checked(batch) {
+            Some((plain, mirrored)) if self.mirror_average() => plain
+                .iter()
+                .zip(mirrored)
+                .map(|(p, m)| 0.5 * (p + m))
+                .collect(),
+            _ => scored,
+        };
         let [_, grid, _] = out.amplitude_attention.dims();
         let [_, gram_side, _] = out.grams[0].dims();
-        let amplitude = to_vec(out.amplitude_attention);
-        let phase = to_vec(out.phase_attention);
-        let [g1, g2, g3] = out.grams.map(to_vec);
+        let amplitude = to_vec(as_is(out.amplitude_attention)); // [batch, grid, grid]
+        let phase = to_vec(as_is(out.phase_attention)); // [batch, grid, grid]
+        let [g1, g2, g3] = out.grams.map(|gram| to_vec(as_is(gram))); // [batch, side, side] each
         let (m, g) = (grid * grid, gram_side * gram_side);
         (0..batch)
             .map(|i| FaceScore {
