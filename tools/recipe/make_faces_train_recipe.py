@@ -25,7 +25,8 @@ And tools/recipe/faces-train-warp-half.json: the reshaped-pairs continuation wit
 pairs reshaped, the others left with their own layout, and tools/recipe/faces-train-warp-gentle.json:
 that one at a fifth of the learning rate, to move less far from the checkpoint it continues.
 And tools/recipe/faces-train-long.json: the video-like continuation over six epochs of the whole
-network, for a GPU.
+network, for a GPU, and tools/recipe/faces-train-long-warp.json: that one with both faces of each
+pair reshaped alike, as in faces-train-warp.json.
 """
 import hashlib
 import json
@@ -138,6 +139,13 @@ def main() -> None:
     out = here / "faces-train-long.json"
     out.write_text(json.dumps(recipe, indent=2) + "\n")
     print(f"long whole-network continuation recipe -> {out}")
+    # The long recipe with the pairs reshaped alike (faces-train-warp.json's field), to continue
+    # the whole-network model: reshaping was tried before only with two stages frozen.
+    warp = json.loads(json.dumps(recipe))
+    warp.update({"pair_warp": 0.04})
+    out = here / "faces-train-long-warp.json"
+    out.write_text(json.dumps(warp, indent=2) + "\n")
+    print(f"long whole-network reshaped-pairs recipe -> {out}")
 
 
 if __name__ == "__main__":
