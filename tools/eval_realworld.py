@@ -3,7 +3,8 @@
 counterparts) and prints one table: per set and per method, the number of real and manipulated
 faces, frame-level AUC (the most confident face of each file), video-level AUC (frames of one
 video grouped, mean score), the share of fakes called "likely manipulated" (caught) and of reals
-(flagged) at the model's own thresholds, and the files without a detectable face (left out).
+(flagged) at the model's own thresholds, and the files without a detectable face (left out);
+then the AUC by face size, and by how the file was stored (JPEG or PNG) where a set mixes both.
 
     python3 tools/eval_realworld.py                         # the shipped model
     python3 tools/eval_realworld.py --model runs/x/best.json --out eval/realworld-x
@@ -108,6 +109,33 @@ def by_face_size(score_files):
             rows.append({"size": name, "real": labels.count(False), "manipulated": labels.count(True),
                          "auc": auc(scores, labels)})
         low = high
+    return rows
+
+
+def file_format(path):
+    """How a file was stored, from its name: "JPEG" for .jpg and .jpeg, else the extension in
+    capitals ("PNG")."""
+    extension = pathlib.Path(path).suffix.lower().lstrip(".")
+    return "JPEG" if extension in ("jpg", "jpeg") else extension.upper() or "none"
+
+
+def by_file_format(named_score_files):
+    """Frame-level AUC (highest face score per file) by how each file was stored, for the sets
+    whose real and fake files both come in more than one format (a video frame saved as JPEG has
+    been compressed twice: once in the video, once in the file)."""
+    rows = []
+    for name, score_file in named_score_files:
+        parts = {}
+        for (path, _), (fake, score, _) in scores_by_file(score_file).items():
+            parts.setdefault(file_format(path), []).append((fake, score))
+        both = {k: v for k, v in parts.items() if any(f for f, _ in v) and not all(f for f, _ in v)}
+        if len(both) < 2:
+            continue
+        for kind in sorted(both):
+            labels = [fake for fake, _ in both[kind]]
+            rows.append({"set": name, "format": kind, "real": labels.count(False),
+                         "manipulated": labels.count(True),
+                         "auc": auc([score for _, score in both[kind]], labels)})
     return rows
 
 
@@ -416,6 +444,20 @@ def main() -> int:
         "|---|---|---|---|",
     ]
     lines += [f"| {r['size']} | {r['real']} | {r['manipulated']} | {fmt(r['auc'])} |" for r in sizes]
+    formats = by_file_format([(name, out / name / "scores.csv") for name, *_ in SETS])
+    if formats:
+        lines += [
+            "",
+            "By how the file was stored, in the sets whose real and fake files both come in more "
+            "than one format (frame-level AUC):",
+            "",
+            "| set | format | real | fake | AUC |",
+            "|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {r['set']} | {r['format']} | {r['real']} | {r['manipulated']} | {fmt(r['auc'])} |"
+            for r in formats
+        ]
     lines += [
         "",
         "What `mclcr analyze` says of each file (its image verdict, with the model's thresholds and "
@@ -486,6 +528,7 @@ def main() -> int:
     (out / "realworld.md").write_text(table)
     (out / "realworld.json").write_text(
         json.dumps({"model": model, "rows": rows, "by_face_size": sizes,
+                    "by_file_format": formats,
                     "face_swaps_pooled": pooled, "analyze": analyzed,
                     "threshold_choice": choice, "threshold_holdout": holdout,
                     "against": against}, indent=2) + "\n"

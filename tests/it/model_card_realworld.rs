@@ -99,6 +99,34 @@ fn the_realworld_table_of_the_card_is_reproduced() {
             (a, b) => assert_eq!(a.is_some(), b.is_some(), "{key} AUC interval"),
         }
     }
+    // The AUC by how each file was stored, where a set mixes JPEG and PNG frames.
+    let (m, s) = (
+        measured["by_file_format"]
+            .as_array()
+            .expect("by-format rows"),
+        stated["by_file_format"]
+            .as_array()
+            .expect("stated by-format rows"),
+    );
+    assert_eq!(m.len(), s.len(), "by-format rows");
+    for (m, s) in m.iter().zip(s) {
+        assert_eq!((&m["set"], &m["format"]), (&s["set"], &s["format"]));
+        assert_eq!(m["real"], s["real"], "{} {} real", s["set"], s["format"]);
+        assert_eq!(
+            m["manipulated"], s["manipulated"],
+            "{} {} fake",
+            s["set"], s["format"]
+        );
+        let (Some(a), Some(b)) = (m["auc"].as_f64(), s["auc"].as_f64()) else {
+            panic!("{} {} AUC missing", s["set"], s["format"]);
+        };
+        assert!(
+            (a - b).abs() <= 0.01,
+            "{} {} AUC: {a} vs {b}",
+            s["set"],
+            s["format"]
+        );
+    }
     // The face-swap sets ranked together, as one threshold sees them.
     let (m, s) = (&measured["face_swaps_pooled"], &stated["face_swaps_pooled"]);
     assert_eq!(m["real"], s["real"], "pooled real files");
