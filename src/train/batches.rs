@@ -105,9 +105,10 @@ fn jitter_pair(
 
 /// What a pair goes through on its way from a camera to an analyst, alike for both faces: with
 /// `small_face_probability`, shrunk to a small face (see [`TrainOptions::small_face_probability`]);
-/// with `video_probability`, given a camera's and a video codec's traces ([`VideoLike`]), or
-/// else with `jpeg_probability` re-encoded as JPEG (at the small size, as a video frame is);
-/// then back to the crop's size.
+/// with `video_probability`, given a camera's and a video codec's traces ([`VideoLike`]) and,
+/// with `frame_jpeg_probability`, then saved as a JPEG file too, or else with
+/// `jpeg_probability` re-encoded as JPEG (at the small size, as a video frame is); then back to
+/// the crop's size.
 pub(crate) fn degrade_pair(
     real_image: image::RgbImage,
     fake_image: image::RgbImage,
@@ -131,14 +132,23 @@ pub(crate) fn degrade_pair(
         Some(scale) => (scaled_by(&real_image, scale), scaled_by(&fake_image, scale)),
         None => (real_image, fake_image),
     };
-    let (real_image, fake_image) = if rng.chance(options.video_probability) {
-        let draw = VideoLike::draw(options.video_quality, rng);
-        (draw.apply(&real_image), draw.apply(&fake_image))
-    } else if rng.chance(options.jpeg_probability) {
-        let q = rng.int(
+    let jpeg_quality = |rng: &mut Rng| {
+        rng.int(
             options.jpeg_quality[0] as i64,
             options.jpeg_quality[1] as i64,
-        ) as u8;
+        ) as u8
+    };
+    let (real_image, fake_image) = if rng.chance(options.video_probability) {
+        let draw = VideoLike::draw(options.video_quality, rng);
+        let (real_image, fake_image) = (draw.apply(&real_image), draw.apply(&fake_image));
+        if options.frame_jpeg_probability > 0.0 && rng.chance(options.frame_jpeg_probability) {
+            let q = jpeg_quality(rng);
+            (recompress(&real_image, q), recompress(&fake_image, q))
+        } else {
+            (real_image, fake_image)
+        }
+    } else if rng.chance(options.jpeg_probability) {
+        let q = jpeg_quality(rng);
         (recompress(&real_image, q), recompress(&fake_image, q))
     } else {
         (real_image, fake_image)
@@ -226,6 +236,22 @@ mod tests {
         assert_eq!(real.dimensions(), (256, 256));
         assert_eq!(real, fake, "both faces of a pair alike");
         assert!(detail(&real) < 0.5 * detail(&s.crop));
+    }
+
+    #[test]
+    fn a_video_frame_saved_as_jpeg_is_compressed_twice_alike_for_both_faces() {
+        let s = sample(400);
+        let mut video = options(0.0);
+        video.video_probability = 1.0;
+        video.jpeg_quality = [40, 40];
+        let once = degrade_pair(s.crop.clone(), s.crop.clone(), &s, &video, &mut Rng::new(3));
+        video.frame_jpeg_probability = 1.0;
+        let (real, fake) =
+            degrade_pair(s.crop.clone(), s.crop.clone(), &s, &video, &mut Rng::new(3));
+        assert_eq!(real, fake, "both faces of a pair alike");
+        // The same codec draw, then the file's JPEG at quality 40 on top of it.
+        assert_eq!(real, recompress(&once.0, 40));
+        assert_ne!(real, once.0);
     }
 
     #[test]

@@ -94,6 +94,12 @@ pub struct TrainOptions {
     /// Block-coding quality range of that degradation.
     #[serde(default = "video_quality")]
     pub video_quality: [u8; 2],
+    /// Probability that a pair given the video degradation is then also saved as a JPEG file
+    /// (quality drawn from `jpeg_quality`), as a video frame exported as `.jpg` is: compressed
+    /// twice, once by the codec and once by the file. 0 turns it off and draws no extra random
+    /// number, so older recipes keep their random streams.
+    #[serde(default)]
+    pub frame_jpeg_probability: f32,
     /// How the checkpoints' verdict bands are set from the validation scores.
     #[serde(default)]
     pub band_targets: BandTargets,
@@ -229,6 +235,7 @@ impl TrainOptions {
             small_face_side: small_face_side(),
             video_probability: 0.0,
             video_quality: video_quality(),
+            frame_jpeg_probability: 0.0,
             band_targets: BandTargets::default(),
         }
     }

@@ -146,6 +146,13 @@ def main() -> None:
     out = here / "faces-train-long-warp.json"
     out.write_text(json.dumps(warp, indent=2) + "\n")
     print(f"long whole-network reshaped-pairs recipe -> {out}")
+    # That one with half the video-like pairs then saved as a JPEG file too, as video frames
+    # exported as .jpg are (compressed twice): DFD's JPEG frames score at chance.
+    frame_jpeg = json.loads(json.dumps(warp))
+    frame_jpeg.update({"frame_jpeg_probability": 0.5})
+    out = here / "faces-train-long-warp-frame-jpeg.json"
+    out.write_text(json.dumps(frame_jpeg, indent=2) + "\n")
+    print(f"long reshaped-pairs recipe with frames saved as JPEG -> {out}")
 
 
 if __name__ == "__main__":
