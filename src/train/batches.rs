@@ -132,23 +132,25 @@ pub(crate) fn degrade_pair(
         Some(scale) => (scaled_by(&real_image, scale), scaled_by(&fake_image, scale)),
         None => (real_image, fake_image),
     };
-    let jpeg_quality = |rng: &mut Rng| {
-        rng.int(
+    // A video codec's traces, then maybe the file's JPEG; or the JPEG alone.
+    let (real_image, fake_image, jpeg) = if rng.chance(options.video_probability) {
+        let draw = VideoLike::draw(options.video_quality, rng);
+        let saved_as_jpeg =
+            options.frame_jpeg_probability > 0.0 && rng.chance(options.frame_jpeg_probability);
+        (
+            draw.apply(&real_image),
+            draw.apply(&fake_image),
+            saved_as_jpeg,
+        )
+    } else {
+        let jpeg = rng.chance(options.jpeg_probability);
+        (real_image, fake_image, jpeg)
+    };
+    let (real_image, fake_image) = if jpeg {
+        let q = rng.int(
             options.jpeg_quality[0] as i64,
             options.jpeg_quality[1] as i64,
-        ) as u8
-    };
-    let (real_image, fake_image) = if rng.chance(options.video_probability) {
-        let draw = VideoLike::draw(options.video_quality, rng);
-        let (real_image, fake_image) = (draw.apply(&real_image), draw.apply(&fake_image));
-        if options.frame_jpeg_probability > 0.0 && rng.chance(options.frame_jpeg_probability) {
-            let q = jpeg_quality(rng);
-            (recompress(&real_image, q), recompress(&fake_image, q))
-        } else {
-            (real_image, fake_image)
-        }
-    } else if rng.chance(options.jpeg_probability) {
-        let q = jpeg_quality(rng);
+        ) as u8;
         (recompress(&real_image, q), recompress(&fake_image, q))
     } else {
         (real_image, fake_image)
