@@ -9,9 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::weights::store::BandThresholds;
 
-/// The one-line caution that every output carries.
-pub const CAUTION: &str =
-    "Caution: no evidence found is not proof that an image is authentic; verdicts are statistical.";
+/// The one-line caution that every output carries: neither verdict is proof, either way.
+pub const CAUTION: &str = "Caution: verdicts are statistical: likely manipulated is not proof of a forgery, \
+     and no evidence found is not proof that an image is authentic.";
 
 /// The verdict band of a face or an image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
