@@ -7,6 +7,7 @@ use crate::inference::preprocess::{PreparedFace, Preprocessor};
 use crate::rng::Rng;
 use crate::train::dataset::{DataSplit, FaceSample};
 use crate::train::options::TrainOptions;
+use crate::train::pair_relight::PairRelight;
 use crate::train::pair_warp::PairWarp;
 use crate::train::selfblend::warp_rgb;
 use crate::train::video_like::VideoLike;
@@ -38,7 +39,7 @@ pub(crate) fn epoch_batches<'a>(
 }
 
 /// Prepares a batch: each pair's fake (from its folder or self-blended), the same crop jitter,
-/// rotation, reshaping and degradation ([`degrade_pair`]: small face, video-like or JPEG) for
+/// rotation, reshaping, lighting and degradation ([`degrade_pair`]: small face, video-like or JPEG) for
 /// both faces, then the network's input.
 pub(crate) fn make_batch(
     plan: &PairPlan<'_>,
@@ -69,6 +70,10 @@ pub(crate) fn make_batch(
         let warp = PairWarp::draw_for_pair(options.pair_warp, options.pair_warp_probability, rng);
         let (real_image, fake_image) = match warp {
             Some(warp) => (warp.apply(&real_image), warp.apply(&fake_image)),
+            None => (real_image, fake_image),
+        };
+        let (real_image, fake_image) = match PairRelight::draw_for_pair(options.pair_relight, rng) {
+            Some(light) => (light.apply(&real_image), light.apply(&fake_image)),
             None => (real_image, fake_image),
         };
         let (real_image, fake_image) = degrade_pair(real_image, fake_image, real, options, rng);

@@ -17,6 +17,7 @@ pub mod face_cache;
 pub mod manifest;
 pub mod metrics;
 pub mod options;
+pub mod pair_relight;
 pub mod pair_warp;
 pub mod run;
 pub mod selfblend;

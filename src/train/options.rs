@@ -76,6 +76,12 @@ pub struct TrainOptions {
     /// pair (and draws no extra random number, so older recipes keep their random streams).
     #[serde(default = "always")]
     pub pair_warp_probability: f32,
+    /// Strength of a random change of lighting given alike to both faces of a pair (a
+    /// brightness gradient across the face, an exposure change and a colour cast; see
+    /// [`crate::train::pair_relight`]): uneven light then tells nothing about the label. 0 turns
+    /// it off and draws no random number, so older recipes keep their random streams.
+    #[serde(default)]
+    pub pair_relight: f32,
     /// Probability of making a pair look like a small face in a video frame: both faces are
     /// shrunk so that the face's longer side is a random size in `small_face_side`, re-encoded
     /// there (with `jpeg_probability`), then scaled back up to the input, as a 60–250 px face
@@ -230,6 +236,7 @@ impl TrainOptions {
             crop_rotation: 0.0,
             pair_warp: 0.0,
             pair_warp_probability: always(),
+            pair_relight: 0.0,
             blend_at_source_size: false,
             small_face_probability: 0.0,
             small_face_side: small_face_side(),

@@ -26,7 +26,10 @@ pairs reshaped, the others left with their own layout, and tools/recipe/faces-tr
 that one at a fifth of the learning rate, to move less far from the checkpoint it continues.
 And tools/recipe/faces-train-long.json: the video-like continuation over six epochs of the whole
 network, for a GPU, and tools/recipe/faces-train-long-warp.json: that one with both faces of each
-pair reshaped alike, as in faces-train-warp.json.
+pair reshaped alike, as in faces-train-warp.json. And
+tools/recipe/faces-train-long-warp-frame-jpeg.json: that one with half the video-like pairs then
+saved as a JPEG file too, and tools/recipe/faces-train-long-warp-frame-jpeg-relight.json: that one
+with both faces of each pair relit alike.
 """
 import hashlib
 import json
@@ -153,6 +156,13 @@ def main() -> None:
     out = here / "faces-train-long-warp-frame-jpeg.json"
     out.write_text(json.dumps(frame_jpeg, indent=2) + "\n")
     print(f"long reshaped-pairs recipe with frames saved as JPEG -> {out}")
+    # That one with both faces of each pair relit alike (a brightness gradient, an exposure change
+    # and a colour cast): the real video frames it flags are lit from one side or dimly.
+    relight = json.loads(json.dumps(frame_jpeg))
+    relight.update({"pair_relight": 0.8})
+    out = here / "faces-train-long-warp-frame-jpeg-relight.json"
+    out.write_text(json.dumps(relight, indent=2) + "\n")
+    print(f"long reshaped-pairs recipe with frames saved as JPEG and pairs relit -> {out}")
 
 
 if __name__ == "__main__":
