@@ -39,8 +39,8 @@ pub(crate) fn epoch_batches<'a>(
 }
 
 /// Prepares a batch: each pair's fake (from its folder or self-blended), the same crop jitter,
-/// rotation, reshaping, lighting and degradation ([`degrade_pair`]: small face, video-like or JPEG) for
-/// both faces, then the network's input.
+/// rotation, reshaping, lighting and degradation ([`degrade_pair`]: small face, video-like or
+/// JPEG) for both faces, then the network's input.
 pub(crate) fn make_batch(
     plan: &PairPlan<'_>,
     options: &TrainOptions,

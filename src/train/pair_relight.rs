@@ -104,8 +104,8 @@ mod tests {
             let (a, b) = (light.apply(&image), light.apply(&image));
             assert_eq!(a, b, "one draw relights both faces of a pair alike");
             changed += usize::from(a != image);
-            // Along any direction the gradient spans at most √2 of the side's half-widths, so
-            // the brightest pixel of a channel is at most e^(0.8·√2) times the darkest.
+            // Along any direction the image spans at most √2 of its side (its diagonal), so the
+            // brightest pixel of a channel is at most e^(0.8·√2) times the darkest.
             let green = a.pixels().map(|p| p.0[1] as f32);
             let (low, high) = green.fold((f32::MAX, f32::MIN), |(l, h), g| (l.min(g), h.max(g)));
             let most = (0.8f32 * std::f32::consts::SQRT_2).exp();

@@ -44,6 +44,21 @@ def identity(root: pathlib.Path, path: pathlib.Path) -> str:
     return rel.parts[0] if len(rel.parts) > 1 else path.stem
 
 
+def variant(base: dict, changes: dict, optim: dict | None = None) -> dict:
+    """A copy of `base` (nothing shared with it) with `changes` on top, and `optim` on top of its
+    optimiser settings."""
+    recipe = json.loads(json.dumps(base))
+    recipe.update(changes)
+    recipe["optim"].update(optim or {})
+    return recipe
+
+
+def write(out: pathlib.Path, recipe: dict, what: str) -> None:
+    """Writes a recipe as the trainer's `--config` reads it, and says so."""
+    out.write_text(json.dumps(recipe, indent=2) + "\n")
+    print(f"{what} -> {out}")
+
+
 def main() -> None:
     data = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else "../shared/data/faces-train")
     here = pathlib.Path(__file__).resolve().parent
@@ -67,103 +82,69 @@ def main() -> None:
         }
     )
     recipe["optim"].update({"learning_rate": 1e-4, "warmup_steps": 100, "final_lr_fraction": 0.05})
-    out = here / "faces-train.json"
-    out.write_text(json.dumps(recipe, indent=2) + "\n")
-    print(f"{len(names)} identities, {len(held)} held out for test -> {out}")
-    recipe = json.loads(json.dumps(recipe))
-    recipe.update(
-        {
-            "epochs": 1,
-            "frozen_stages": 2,
-            "small_face_probability": 0.5,
-            "small_face_side": [60, 250],
-        }
+    write(here / "faces-train.json", recipe,
+          f"{len(names)} identities, {len(held)} held out for test")
+    recipe = variant(
+        recipe,
+        {"epochs": 1, "frozen_stages": 2, "small_face_probability": 0.5, "small_face_side": [60, 250]},
+        optim={"learning_rate": 5e-5, "warmup_steps": 50, "final_lr_fraction": 0.05},
     )
-    recipe["optim"].update({"learning_rate": 5e-5, "warmup_steps": 50, "final_lr_fraction": 0.05})
-    out = here / "faces-train-small-faces.json"
-    out.write_text(json.dumps(recipe, indent=2) + "\n")
-    print(f"continuation recipe -> {out}")
+    write(here / "faces-train-small-faces.json", recipe, "continuation recipe")
     # Video-like pairs: half of them get sensor noise, edge-preserving smoothing, 4:2:0 chroma
     # and coarse block coding in place of the plain JPEG, as real video frames have.
-    recipe = json.loads(json.dumps(recipe))
-    recipe.update({"video_probability": 0.5, "video_quality": [25, 70]})
-    out = here / "faces-train-video.json"
-    out.write_text(json.dumps(recipe, indent=2) + "\n")
-    print(f"video-like continuation recipe -> {out}")
+    video = variant(recipe, {"video_probability": 0.5, "video_quality": [25, 70]})
+    write(here / "faces-train-video.json", video, "video-like continuation recipe")
     # The same, training the whole network (no frozen stages), with heads tilted up to 10°.
-    recipe = json.loads(json.dumps(recipe))
-    recipe.update({"frozen_stages": 0, "crop_rotation": 10.0})
-    out = here / "faces-train-video-whole.json"
-    out.write_text(json.dumps(recipe, indent=2) + "\n")
-    print(f"whole-network video-like continuation recipe -> {out}")
+    write(here / "faces-train-video-whole.json",
+          variant(video, {"frozen_stages": 0, "crop_rotation": 10.0}),
+          "whole-network video-like continuation recipe")
     # The video-like continuation with each self-blend made at the face's size in its file
     # (most faces-train faces are 60-120 px) and only then brought up to the input, two epochs.
-    recipe = json.loads((here / "faces-train-video.json").read_text())
-    recipe.update({"epochs": 2, "blend_at_source_size": True})
-    out = here / "faces-train-source-size.json"
-    out.write_text(json.dumps(recipe, indent=2) + "\n")
-    print(f"source-size blending continuation recipe -> {out}")
+    write(here / "faces-train-source-size.json",
+          variant(video, {"epochs": 2, "blend_at_source_size": True}),
+          "source-size blending continuation recipe")
     # The video-like continuation with both faces of each pair reshaped alike by a smooth
     # random field, so that the face's layout (an expression, a turned head) says nothing
     # about the label.
-    recipe = json.loads((here / "faces-train-video.json").read_text())
-    recipe.update({"pair_warp": 0.04})
-    out = here / "faces-train-warp.json"
-    out.write_text(json.dumps(recipe, indent=2) + "\n")
-    print(f"reshaped-pairs continuation recipe -> {out}")
+    warp = variant(video, {"pair_warp": 0.04})
+    write(here / "faces-train-warp.json", warp, "reshaped-pairs continuation recipe")
     # That one with only half the pairs reshaped: the others keep their layout, and their
     # blends are not resampled once more.
-    half = json.loads(json.dumps(recipe))
-    half.update({"pair_warp_probability": 0.5})
-    out = here / "faces-train-warp-half.json"
-    out.write_text(json.dumps(half, indent=2) + "\n")
-    print(f"half-reshaped continuation recipe -> {out}")
+    half = variant(warp, {"pair_warp_probability": 0.5})
+    write(here / "faces-train-warp-half.json", half, "half-reshaped continuation recipe")
     # That one at a fifth of the learning rate: a continuation that moves less far.
-    gentle = json.loads(json.dumps(half))
-    gentle["optim"]["learning_rate"] = half["optim"]["learning_rate"] / 5
-    out = here / "faces-train-warp-gentle.json"
-    out.write_text(json.dumps(gentle, indent=2) + "\n")
-    print(f"gentle half-reshaped continuation recipe -> {out}")
-    # That one with harder self-blends: half the colour and quality mismatch, and face regions
-    # of other shapes (stretched or shrunk, cut below the forehead), as face-swap masks are.
-    recipe = json.loads(json.dumps(recipe))
-    recipe["self_blend"].update({
+    write(here / "faces-train-warp-gentle.json",
+          variant(half, {}, optim={"learning_rate": half["optim"]["learning_rate"] / 5}),
+          "gentle half-reshaped continuation recipe")
+    # The reshaped-pairs recipe with harder self-blends: half the colour and quality mismatch,
+    # and face regions of other shapes (stretched or shrunk, cut below the forehead), as
+    # face-swap masks are.
+    hard = variant(warp, {})
+    hard["self_blend"].update({
         "rgb_shift": 10.0, "hue_shift": 0.015, "sv_shift": 0.05, "brightness_contrast": 0.05,
         "rescale_factor": [1.5, 3.0], "region_scale": [0.85, 1.05], "region_top_cut": 0.3,
     })
-    out = here / "faces-train-hard-blends.json"
-    out.write_text(json.dumps(recipe, indent=2) + "\n")
-    print(f"harder self-blends continuation recipe -> {out}")
+    write(here / "faces-train-hard-blends.json", hard, "harder self-blends continuation recipe")
     # A long continuation for a GPU: the video-like recipe, the whole network, six epochs of
     # batches of 16 at twice the learning rate (about ten minutes on one large GPU).
-    recipe = json.loads((here / "faces-train-video.json").read_text())
-    recipe.update({"epochs": 6, "batch_size": 16, "frozen_stages": 0})
-    recipe["optim"].update({"learning_rate": 1e-4, "warmup_steps": 100})
-    out = here / "faces-train-long.json"
-    out.write_text(json.dumps(recipe, indent=2) + "\n")
-    print(f"long whole-network continuation recipe -> {out}")
+    long = variant(video, {"epochs": 6, "batch_size": 16, "frozen_stages": 0},
+                   optim={"learning_rate": 1e-4, "warmup_steps": 100})
+    write(here / "faces-train-long.json", long, "long whole-network continuation recipe")
     # The long recipe with the pairs reshaped alike (faces-train-warp.json's field), to continue
     # the whole-network model: reshaping was tried before only with two stages frozen.
-    warp = json.loads(json.dumps(recipe))
-    warp.update({"pair_warp": 0.04})
-    out = here / "faces-train-long-warp.json"
-    out.write_text(json.dumps(warp, indent=2) + "\n")
-    print(f"long whole-network reshaped-pairs recipe -> {out}")
+    long_warp = variant(long, {"pair_warp": 0.04})
+    write(here / "faces-train-long-warp.json", long_warp,
+          "long whole-network reshaped-pairs recipe")
     # That one with half the video-like pairs then saved as a JPEG file too, as video frames
     # exported as .jpg are (compressed twice): DFD's JPEG frames score at chance.
-    frame_jpeg = json.loads(json.dumps(warp))
-    frame_jpeg.update({"frame_jpeg_probability": 0.5})
-    out = here / "faces-train-long-warp-frame-jpeg.json"
-    out.write_text(json.dumps(frame_jpeg, indent=2) + "\n")
-    print(f"long reshaped-pairs recipe with frames saved as JPEG -> {out}")
+    frame_jpeg = variant(long_warp, {"frame_jpeg_probability": 0.5})
+    write(here / "faces-train-long-warp-frame-jpeg.json", frame_jpeg,
+          "long reshaped-pairs recipe with frames saved as JPEG")
     # That one with both faces of each pair relit alike (a brightness gradient, an exposure change
     # and a colour cast): the real video frames it flags are lit from one side or dimly.
-    relight = json.loads(json.dumps(frame_jpeg))
-    relight.update({"pair_relight": 0.8})
-    out = here / "faces-train-long-warp-frame-jpeg-relight.json"
-    out.write_text(json.dumps(relight, indent=2) + "\n")
-    print(f"long reshaped-pairs recipe with frames saved as JPEG and pairs relit -> {out}")
-
+    write(here / "faces-train-long-warp-frame-jpeg-relight.json",
+          variant(frame_jpeg, {"pair_relight": 0.8}),
+          "long reshaped-pairs recipe with frames saved as JPEG and pairs relit")
 
 if __name__ == "__main__":
     main()
