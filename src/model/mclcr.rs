@@ -214,6 +214,9 @@ pub struct MclcrOutput {
     pub amplitude_attention: Tensor<3>,
     /// Phase attention over the patch grid `[batch, grid, grid]`.
     pub phase_attention: Tensor<3>,
+    /// The backbone's last feature map `[batch, channels, rows, cols]` (what the global
+    /// feature averages; training may read it, see [`crate::train::blend_map`]).
+    pub spatial: Tensor<4>,
 }
 
 impl MclcrOutput {
@@ -230,7 +233,8 @@ impl Mclcr {
     /// The forward pass.
     pub fn forward(&self, input: MclcrInput) -> MclcrOutput {
         let features = self.backbone.forward_features(input.rgb);
-        let global = global_average_pool(features.last); // [batch, 1280]
+        let spatial = features.last; // [batch, 1280, 8, 8]
+        let global = global_average_pool(spatial.clone()); // [batch, 1280]
         let style = self.style.forward(features.taps); // [batch, 96], 3 × [batch, 32, 32]
         let frequency = self.frequency.forward(input.amplitude, input.phase); // 2 × [batch, d]
         let fused = Tensor::cat(
@@ -253,6 +257,7 @@ impl Mclcr {
             grams: style.grams,
             amplitude_attention: frequency.amplitude_map.reshape([batch, grid, grid]),
             phase_attention: frequency.phase_map.reshape([batch, grid, grid]),
+            spatial,
         }
     }
 

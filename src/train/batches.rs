@@ -5,6 +5,7 @@ use crate::imaging::jpeg::recompress;
 use crate::imaging::scale::{scaled_by, to_crop_size};
 use crate::inference::preprocess::{PreparedFace, Preprocessor};
 use crate::rng::Rng;
+use crate::train::blend_map::BlendTarget;
 use crate::train::dataset::{DataSplit, FaceSample};
 use crate::train::options::TrainOptions;
 use crate::train::pair_relight::PairRelight;
@@ -38,6 +39,15 @@ pub(crate) fn epoch_batches<'a>(
         .collect()
 }
 
+/// A batch ready for a training step: faces, labels (true: manipulated) and, when the recipe
+/// asks for the blend-map loss, where each face was blended (else empty).
+#[derive(Debug)]
+pub(crate) struct Batch {
+    pub faces: Vec<PreparedFace>,
+    pub labels: Vec<bool>,
+    pub blend_targets: Vec<BlendTarget>,
+}
+
 /// Prepares a batch: each pair's fake (from its folder or self-blended), the same crop jitter,
 /// rotation, reshaping, lighting and degradation ([`degrade_pair`]: small face, video-like or
 /// JPEG) for both faces, then the network's input.
@@ -46,15 +56,20 @@ pub(crate) fn make_batch(
     options: &TrainOptions,
     preprocessor: &Preprocessor,
     rng: &mut Rng,
-) -> (Vec<PreparedFace>, Vec<bool>) {
+) -> Batch {
     let mut faces = Vec::with_capacity(plan.len() * 2);
     let mut labels = Vec::with_capacity(plan.len() * 2);
+    let mut blend_targets = Vec::new();
     for (real, fake) in plan {
-        let (real_image, fake_image) = match fake {
+        let (real_image, fake_image, self_blended) = match fake {
             Some(fake) if !rng.chance(options.self_blend_share) => {
-                (real.crop.clone(), fake.crop.clone())
+                (real.crop.clone(), fake.crop.clone(), false)
             }
-            _ => real.self_blended(&options.self_blend, options.blend_at_source_size, rng),
+            _ => {
+                let (real_image, fake_image) =
+                    real.self_blended(&options.self_blend, options.blend_at_source_size, rng);
+                (real_image, fake_image, true)
+            }
         };
         let (real_image, fake_image) = if options.crop_jitter > 0.0 {
             jitter_pair(real_image, fake_image, options.crop_jitter, rng)
@@ -77,12 +92,28 @@ pub(crate) fn make_batch(
             None => (real_image, fake_image),
         };
         let (real_image, fake_image) = degrade_pair(real_image, fake_image, real, options, rng);
-        faces.push(preprocessor.prepare(&real_image));
+        let (real_face, fake_face) = (
+            preprocessor.prepare(&real_image),
+            preprocessor.prepare(&fake_image),
+        );
+        if options.blend_map_loss > 0.0 {
+            blend_targets.push(BlendTarget::Untouched);
+            blend_targets.push(if self_blended {
+                BlendTarget::of_pair(&real_face, &fake_face)
+            } else {
+                BlendTarget::Unknown
+            });
+        }
+        faces.push(real_face);
         labels.push(false);
-        faces.push(preprocessor.prepare(&fake_image));
+        faces.push(fake_face);
         labels.push(true);
     }
-    (faces, labels)
+    Batch {
+        faces,
+        labels,
+        blend_targets,
+    }
 }
 
 /// The same random zoom and shift for both faces of a pair: a square of side `1 - jitter ..= 1`

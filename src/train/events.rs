@@ -131,7 +131,8 @@ impl TrainEvent {
         ))
     }
 
-    /// For a step: one line with the epoch, step, loss parts, learning rate, speed and ETA.
+    /// For a step: one line with the epoch, step, loss parts (the blend map's when it is on),
+    /// learning rate, speed and ETA.
     pub fn step_line(&self) -> Option<String> {
         let Self::Step {
             epoch,
@@ -145,8 +146,13 @@ impl TrainEvent {
         else {
             return None;
         };
+        let blend_map = if loss.blend_map > 0.0 {
+            format!(", blend map {:.4}", loss.blend_map)
+        } else {
+            String::new()
+        };
         Some(format!(
-            "epoch {epoch} step {step}/{steps}  loss {:.4} (ce {:.4}, supcon {:.4})  lr {learning_rate:.2e}  {samples_per_second:.1} faces/s  eta {:.0}s",
+            "epoch {epoch} step {step}/{steps}  loss {:.4} (ce {:.4}, supcon {:.4}{blend_map})  lr {learning_rate:.2e}  {samples_per_second:.1} faces/s  eta {:.0}s",
             loss.total, loss.cross_entropy, loss.supcon, eta_seconds
         ))
     }
@@ -193,5 +199,34 @@ mod tests {
             Some("reading faces: 1000/3831 files  10.0 files/s  eta 283s")
         );
         assert_eq!(TrainEvent::Reading.read_line(), None);
+    }
+
+    #[test]
+    fn the_step_line_shows_the_blend_map_loss_only_while_it_is_on() {
+        let step = |blend_map| TrainEvent::Step {
+            epoch: 1,
+            step: 2,
+            steps: 10,
+            loss: StepLoss {
+                total: 1.5,
+                cross_entropy: 0.5,
+                supcon: 1.0,
+                blend_map,
+            },
+            learning_rate: 1e-4,
+            samples_per_second: 4.0,
+            eta_seconds: 20.0,
+        };
+        assert_eq!(
+            step(0.0).step_line().as_deref(),
+            Some(
+                "epoch 1 step 2/10  loss 1.5000 (ce 0.5000, supcon 1.0000)  lr 1.00e-4  4.0 faces/s  eta 20s"
+            )
+        );
+        assert!(
+            step(0.25)
+                .step_line()
+                .is_some_and(|line| line.contains("supcon 1.0000, blend map 0.2500)"))
+        );
     }
 }

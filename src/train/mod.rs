@@ -1,5 +1,5 @@
 //! Learning: labelled folders made into faces ([`dataset`], remembered by [`face_cache`]), pseudo-fakes made from real faces
-//! ([`selfblend`]), an epoch's [`batches`] (degraded as video frames are, [`video_like`]), one optimisation [`step`] (and its speed, [`bench`]), the epochs with
+//! ([`selfblend`]) and where they were blended ([`blend_map`], an auxiliary target), an epoch's [`batches`] (degraded as video frames are, [`video_like`]), one optimisation [`step`] (and its speed, [`bench`]), the epochs with
 //! validation ([`session`]) and their files ([`checkpoint`]), what a run is configured by
 //! ([`options`]) and reports ([`events`]), detection [`metrics`], a model's [`eval`]uation (per method and video as a data set's [`manifest`] says), and [`run`]: a whole run from
 //! folders, used by `mclcr train` and the app alike.
@@ -8,6 +8,7 @@ pub mod ahead;
 pub mod auc_interval;
 pub mod batches;
 pub mod bench;
+pub mod blend_map;
 pub mod blend_region;
 pub mod checkpoint;
 pub mod dataset;

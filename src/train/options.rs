@@ -106,6 +106,11 @@ pub struct TrainOptions {
     /// number, so older recipes keep their random streams.
     #[serde(default)]
     pub frame_jpeg_probability: f32,
+    /// Weight of the blend-map loss (see [`crate::train::blend_map`]): a training-only head
+    /// learns where each self-blend differs from its real face, beside the classifier. 0 turns
+    /// it off; it draws no random number, so the batches are the same either way.
+    #[serde(default)]
+    pub blend_map_loss: f32,
     /// How the checkpoints' verdict bands are set from the validation scores.
     #[serde(default)]
     pub band_targets: BandTargets,
@@ -237,6 +242,7 @@ impl TrainOptions {
             pair_warp: 0.0,
             pair_warp_probability: always(),
             pair_relight: 0.0,
+            blend_map_loss: 0.0,
             blend_at_source_size: false,
             small_face_probability: 0.0,
             small_face_side: small_face_side(),

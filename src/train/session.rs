@@ -114,6 +114,7 @@ pub fn train(
     });
     let preprocessor = Preprocessor::new(&config);
     let mut trainer = Trainer::new(model, &config, &options.optim, device);
+    trainer.enable_blend_map_loss(f64::from(options.blend_map_loss), &options.optim);
     trainer.steps = state.steps;
     if resuming && resume_optim.is_file() {
         trainer
@@ -149,15 +150,20 @@ pub fn train(
                 let mut rng = Rng::derive(batch_seed, i as u64);
                 make_batch(&batches[i], options, &preprocessor, &mut rng)
             },
-            |i, (faces, labels)| {
+            |i, batch| {
                 if cancel.load(Ordering::Relaxed) {
                     cancelled = true;
                     return ControlFlow::Break(());
                 }
                 let learning_rate = options.optim.learning_rate_at(trainer.steps, total_steps);
-                let loss = trainer.step(&faces, &labels, learning_rate);
+                let (loss, _) = trainer.step_with_blend_targets(
+                    &batch.faces,
+                    &batch.labels,
+                    &batch.blend_targets,
+                    learning_rate,
+                );
                 losses.push(loss.total);
-                samples_seen += faces.len();
+                samples_seen += batch.faces.len();
                 let elapsed = started.elapsed().as_secs_f64().max(1e-9);
                 let rate = samples_seen as f64 / elapsed;
                 let remaining = total_steps.saturating_sub(trainer.steps) * pairs_per_batch * 2;

@@ -14,6 +14,9 @@ use crate::inference::preprocess::{PreparedFace, Preprocessor};
 use crate::model::backbone::{Backbone, BackboneConfig};
 use crate::model::loss::LossConfig;
 use crate::model::{Mclcr, MclcrConfig};
+use crate::train::blend_map::{
+    BlendMapHead, BlendMapHeadConfig, BlendTarget, blend_map_loss, cell_targets,
+};
 
 /// Optimiser and schedule settings (DeepfakeBench-style defaults).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -72,6 +75,8 @@ pub struct StepLoss {
     pub cross_entropy: f32,
     /// Supervised contrastive loss.
     pub supcon: f32,
+    /// The blend-map loss (unweighted; 0 while it is off, see [`Trainer::enable_blend_map_loss`]).
+    pub blend_map: f32,
 }
 
 /// Wall time of the phases of one training step, in milliseconds.
@@ -93,9 +98,23 @@ pub struct Trainer {
     preprocessor: Preprocessor,
     config: MclcrConfig,
     device: Device,
+    blend_map: Option<BlendMapTraining>,
     /// Steps taken so far.
     pub steps: usize,
 }
+
+/// The auxiliary blend-map loss while it is on: its weight, its head (made at the first step,
+/// when the feature map's channels are known) and the head's own optimiser (its state is not
+/// saved: the head is for training only).
+struct BlendMapTraining {
+    weight: f64,
+    head: Option<BlendMapHead>,
+    optimizer: ModuleOptimizer,
+}
+
+/// The head learns from scratch while the network is fine-tuned: it steps at this multiple of
+/// the network's learning rate.
+const BLEND_HEAD_LR_FACTOR: f64 = 10.0;
 
 impl std::fmt::Debug for Trainer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -109,10 +128,7 @@ impl Trainer {
     /// Prepares `model` (of `config`) for training on `device` (made an autodiff device).
     pub fn new(model: Mclcr, config: &MclcrConfig, optim: &OptimConfig, device: &Device) -> Self {
         let device = device.clone().autodiff();
-        let optimizer = AdamConfig::new()
-            .with_weight_decay(Some(WeightDecayConfig::new(optim.weight_decay)))
-            .with_grad_clipping(optim.clip_grad_norm.map(GradientClippingConfig::Norm))
-            .init();
+        let optimizer = adam(optim);
         Self {
             model: Some(model.to_device(&device).train()),
             optimizer,
@@ -122,8 +138,19 @@ impl Trainer {
             preprocessor: Preprocessor::new(config),
             config: config.clone(),
             device,
+            blend_map: None,
             steps: 0,
         }
+    }
+
+    /// Adds `weight` × the blend-map loss ([`crate::train::blend_map`]) to every later step
+    /// that is given blend targets (0 turns it off).
+    pub fn enable_blend_map_loss(&mut self, weight: f64, optim: &OptimConfig) {
+        self.blend_map = (weight > 0.0).then(|| BlendMapTraining {
+            weight,
+            head: None,
+            optimizer: adam(optim),
+        });
     }
 
     /// One optimisation step on a batch (`labels[i]` true for manipulated). The batch should
@@ -144,6 +171,19 @@ impl Trainer {
         labels: &[bool],
         learning_rate: f64,
     ) -> (StepLoss, StepTimes) {
+        self.step_with_blend_targets(faces, labels, &[], learning_rate)
+    }
+
+    /// [`Self::step_timed`] with where each face was blended (one [`BlendTarget`] per face):
+    /// while the blend-map loss is on, it adds to the step's loss; empty `blend_targets` leave
+    /// it out of this step.
+    pub fn step_with_blend_targets(
+        &mut self,
+        faces: &[PreparedFace],
+        labels: &[bool],
+        blend_targets: &[BlendTarget],
+        learning_rate: f64,
+    ) -> (StepLoss, StepTimes) {
         let Some(model) = self.model.take() else {
             unreachable!("the trainer always holds its model between steps")
         };
@@ -154,13 +194,48 @@ impl Trainer {
         let out = model.forward(input);
         let parts = self.loss.compute(out.logits, out.projection, targets);
         let scalar = |t: &Tensor<1>| t.clone().into_scalar::<f32>();
+        let mut total = parts.total.clone(); // [1]
+        let mut blend_map = 0.0;
+        let mut head = None;
+        if let Some(training) = self.blend_map.as_mut()
+            && !blend_targets.is_empty()
+            && blend_targets.len() == faces.len()
+        {
+            let [batch, channels, rows, cols] = out.spatial.dims();
+            let fresh = || {
+                BlendMapHeadConfig::new(channels)
+                    .init(&self.device)
+                    .to_device(&self.device)
+                    .train()
+            };
+            let current = training.head.take().unwrap_or_else(fresh);
+            let logits = current.forward(out.spatial); // [batch, 1, rows, cols]
+            let (values, weights) =
+                cell_targets(blend_targets, self.preprocessor.side(), rows, cols);
+            let cells = Tensor::<4>::from_data(
+                TensorData::new(values, [batch, 1, rows, cols]),
+                &self.device,
+            ); // [batch, 1, rows, cols]
+            let weights = Tensor::<1>::from_data(TensorData::new(weights, [batch]), &self.device); // [batch]
+            let map_loss = blend_map_loss(logits, cells, weights); // [1]
+            blend_map = scalar(&map_loss);
+            total = total + map_loss.mul_scalar(training.weight); // [1]
+            head = Some(current);
+        }
         let loss = StepLoss {
-            total: scalar(&parts.total),
+            total: scalar(&total),
             cross_entropy: scalar(&parts.cross_entropy),
             supcon: scalar(&parts.supcon),
+            blend_map,
         };
         let forward = start.elapsed();
-        let gradients = GradientsParams::from_grads(parts.total.backward(), &model);
+        let mut grads = total.backward();
+        if let (Some(current), Some(training)) = (head, self.blend_map.as_mut()) {
+            let head_gradients = GradientsParams::from_module(&mut grads, &current);
+            let head_rate = learning_rate * BLEND_HEAD_LR_FACTOR;
+            training.head = Some(training.optimizer.step(head_rate, current, head_gradients));
+        }
+        let gradients = GradientsParams::from_grads(grads, &model);
         let backward = start.elapsed() - forward;
         self.model = Some(self.optimizer.step(learning_rate, model, gradients));
         let optimizer = start.elapsed() - forward - backward;
@@ -239,9 +314,18 @@ impl Trainer {
     }
 }
 
+/// Adam with the run's weight decay and gradient clipping.
+fn adam(optim: &OptimConfig) -> ModuleOptimizer {
+    AdamConfig::new()
+        .with_weight_decay(Some(WeightDecayConfig::new(optim.weight_decay)))
+        .with_grad_clipping(optim.clip_grad_norm.map(GradientClippingConfig::Norm))
+        .init()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::train::blend_map::BlendTarget;
     use image::{Rgb, RgbImage};
 
     #[test]
@@ -306,5 +390,56 @@ mod tests {
         let scores = trainer.predict(&faces);
         let metrics = crate::train::metrics::evaluate(&scores, &labels).unwrap();
         assert_eq!(metrics.auc, 1.0, "scores {scores:?}");
+    }
+
+    #[test]
+    fn the_blend_map_head_learns_where_the_pairs_differ() {
+        let device = Device::flex();
+        device.seed(5);
+        let config = MclcrConfig::tiny().with_dropout(0.0);
+        let optim = OptimConfig {
+            learning_rate: 2e-3,
+            warmup_steps: 0,
+            ..OptimConfig::default()
+        };
+        let pre = Preprocessor::new(&config);
+        let side = pre.side() as u32;
+        let (mut faces, mut labels, mut targets) = (Vec::new(), Vec::new(), Vec::new());
+        for i in 0..4u32 {
+            let base = |x: u32, y: u32| ((x * 3 + y * 2 + i * 17) % 200) as u8;
+            let real = RgbImage::from_fn(side, side, |x, y| {
+                Rgb([base(x, y), base(x, y) / 2 + 40, 255 - base(x, y)])
+            });
+            let mut fake = real.clone();
+            for y in 0..side / 2 {
+                for x in 0..side / 2 {
+                    let n = ((x * 7919 + y * 104_729 + i * 31) % 97) as u8;
+                    fake.put_pixel(x, y, Rgb([n, n, n]));
+                }
+            }
+            let (real, fake) = (pre.prepare(&real), pre.prepare(&fake));
+            targets.push(BlendTarget::Untouched);
+            targets.push(BlendTarget::of_pair(&real, &fake));
+            faces.extend([real, fake]);
+            labels.extend([false, true]);
+        }
+        let mut trainer = Trainer::new(config.init(&device), &config, &optim, &device);
+        let (off, _) = trainer.step_with_blend_targets(&faces, &labels, &targets, 1e-3);
+        assert_eq!(off.blend_map, 0.0, "off until enabled");
+        trainer.enable_blend_map_loss(1.0, &optim);
+        let (first, _) = trainer.step_with_blend_targets(&faces, &labels, &targets, 1e-3);
+        let mut last = first;
+        for _ in 0..30 {
+            last = trainer
+                .step_with_blend_targets(&faces, &labels, &targets, 1e-3)
+                .0;
+        }
+        assert!(first.blend_map > 0.0);
+        assert!(
+            last.blend_map < first.blend_map * 0.5,
+            "blend-map loss did not fall: {first:?} → {last:?}"
+        );
+        let (without, _) = trainer.step_with_blend_targets(&faces, &labels, &[], 1e-3);
+        assert_eq!(without.blend_map, 0.0, "no targets, no term");
     }
 }

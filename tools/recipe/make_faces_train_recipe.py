@@ -145,6 +145,12 @@ def main() -> None:
     write(here / "faces-train-long-warp-frame-jpeg-relight.json",
           variant(frame_jpeg, {"pair_relight": 0.8}),
           "long reshaped-pairs recipe with frames saved as JPEG and pairs relit")
+    # That one (without relighting) with the blend-map loss: a training-only head learns where
+    # each self-blend differs from its real face, so that the backbone keeps where a blend is,
+    # not a look that covers the whole face (lighting, compression).
+    write(here / "faces-train-long-warp-frame-jpeg-blend-map.json",
+          variant(frame_jpeg, {"blend_map_loss": 0.5}),
+          "long reshaped-pairs recipe with frames saved as JPEG and the blend-map loss")
 
 if __name__ == "__main__":
     main()
