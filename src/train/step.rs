@@ -202,12 +202,7 @@ impl Trainer {
             && blend_targets.len() == faces.len()
         {
             let [batch, channels, rows, cols] = out.spatial.dims();
-            let fresh = || {
-                BlendMapHeadConfig::new(channels)
-                    .init(&self.device)
-                    .to_device(&self.device)
-                    .train()
-            };
+            let fresh = || BlendMapHeadConfig::new(channels).init(&self.device).train();
             let current = training.head.take().unwrap_or_else(fresh);
             let logits = current.forward(out.spatial); // [batch, 1, rows, cols]
             let (values, weights) =
@@ -366,18 +361,25 @@ mod tests {
         (faces, labels)
     }
 
-    #[test]
-    fn tiny_model_overfits_a_handful_of_faces() {
+    /// The tiny network without dropout, on the CPU seeded with `seed`, with its preprocessor
+    /// and a fast optimiser setting (no warm-up).
+    fn tiny_trainer(seed: u64) -> (Trainer, Preprocessor, OptimConfig) {
         let device = Device::flex();
-        device.seed(3);
+        device.seed(seed);
         let config = MclcrConfig::tiny().with_dropout(0.0);
         let optim = OptimConfig {
             learning_rate: 2e-3,
             warmup_steps: 0,
             ..OptimConfig::default()
         };
-        let mut trainer = Trainer::new(config.init(&device), &config, &optim, &device);
-        let (faces, labels) = toy_faces(&Preprocessor::new(&config));
+        let trainer = Trainer::new(config.init(&device), &config, &optim, &device);
+        (trainer, Preprocessor::new(&config), optim)
+    }
+
+    #[test]
+    fn tiny_model_overfits_a_handful_of_faces() {
+        let (mut trainer, pre, optim) = tiny_trainer(3);
+        let (faces, labels) = toy_faces(&pre);
         let first = trainer.step(&faces, &labels, optim.learning_rate);
         let mut last = first;
         for _ in 0..40 {
@@ -394,15 +396,7 @@ mod tests {
 
     #[test]
     fn the_blend_map_head_learns_where_the_pairs_differ() {
-        let device = Device::flex();
-        device.seed(5);
-        let config = MclcrConfig::tiny().with_dropout(0.0);
-        let optim = OptimConfig {
-            learning_rate: 2e-3,
-            warmup_steps: 0,
-            ..OptimConfig::default()
-        };
-        let pre = Preprocessor::new(&config);
+        let (mut trainer, pre, optim) = tiny_trainer(5);
         let side = pre.side() as u32;
         let (mut faces, mut labels, mut targets) = (Vec::new(), Vec::new(), Vec::new());
         for i in 0..4u32 {
@@ -423,7 +417,6 @@ mod tests {
             faces.extend([real, fake]);
             labels.extend([false, true]);
         }
-        let mut trainer = Trainer::new(config.init(&device), &config, &optim, &device);
         let (off, _) = trainer.step_with_blend_targets(&faces, &labels, &targets, 1e-3);
         assert_eq!(off.blend_map, 0.0, "off until enabled");
         trainer.enable_blend_map_loss(1.0, &optim);
